@@ -1,0 +1,166 @@
+//! `qingwang data …`: thin wrappers over `qingwang_datasets`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use qingwang_datasets::dedupe::{NearDupConfig, NearDupIndex, dedupe_key};
+use qingwang_datasets::generate::{Fragments, GenerateConfig, Generator};
+use qingwang_datasets::split::{SplitConfig, split};
+use qingwang_datasets::{Example, Lexicons, Source, Taxonomy, example, repo_path, stats, validate};
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    #[command(subcommand)]
+    command: DataCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DataCommand {
+    /// Check files: schema, unknown labels, spans, duplicate ids, family leaks and
+    /// near-duplicates across splits. Exits 1 when anything is wrong.
+    Validate {
+        /// JSONL files (default: the committed hand-written and generated data).
+        files: Vec<PathBuf>,
+    },
+    /// Print the data card's tables.
+    Stats {
+        /// JSONL files (default: the committed data).
+        files: Vec<PathBuf>,
+        /// Print JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove exact duplicates (normalised text) and near-duplicates within a file; first copy wins.
+    Dedupe {
+        /// Input JSONL.
+        input: PathBuf,
+        /// Output JSONL.
+        #[arg(long)]
+        output: PathBuf,
+        /// Also drop near-duplicates (3-gram Jaccard / containment), not only exact ones.
+        #[arg(long)]
+        near: bool,
+    },
+    /// Assign train/dev/test by family (seeded) and remove near-duplicates across splits.
+    Split {
+        /// Input JSONL (non-generated examples).
+        input: PathBuf,
+        /// Output JSONL.
+        #[arg(long)]
+        output: PathBuf,
+        /// Seed for the family order.
+        #[arg(long, default_value_t = SplitConfig::default().seed)]
+        seed: u64,
+        /// Share of each group's families sent to dev.
+        #[arg(long, default_value_t = SplitConfig::default().dev_fraction)]
+        dev_fraction: f32,
+        /// Share of each group's families sent to test.
+        #[arg(long, default_value_t = SplitConfig::default().test_fraction)]
+        test_fraction: f32,
+    },
+    /// Generate augmented training examples from the fragment pools and the train split.
+    Generate {
+        /// Hand-written data with splits assigned (train is material; dev/test are kept out).
+        #[arg(long, default_value_os_t = repo_path(qingwang_datasets::HANDWRITTEN))]
+        handwritten: PathBuf,
+        /// Output JSONL.
+        #[arg(long, default_value_os_t = repo_path(qingwang_datasets::GENERATED))]
+        output: PathBuf,
+        /// RNG seed.
+        #[arg(long, default_value_t = GenerateConfig::default().seed)]
+        seed: u64,
+        /// Number of examples.
+        #[arg(long, default_value_t = GenerateConfig::default().count)]
+        count: usize,
+    },
+}
+
+fn default_files(files: Vec<PathBuf>) -> Vec<PathBuf> {
+    if files.is_empty() {
+        vec![repo_path(qingwang_datasets::HANDWRITTEN), repo_path(qingwang_datasets::GENERATED)]
+    } else {
+        files
+    }
+}
+
+fn read_all(files: &[PathBuf]) -> Result<Vec<Example>> {
+    let mut all = Vec::new();
+    for f in files {
+        all.extend(example::read_examples(f).with_context(|| format!("reading {}", f.display()))?);
+    }
+    Ok(all)
+}
+
+pub fn run(args: DataArgs) -> Result<ExitCode> {
+    let tax = Taxonomy::builtin();
+    match args.command {
+        DataCommand::Validate { files } => {
+            let files = default_files(files);
+            let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+            let (issues, n) = validate::validate_files(&paths, &tax, NearDupConfig::default())?;
+            for i in &issues {
+                println!("{i}");
+            }
+            println!("{n} examples in {} files, {} problems", files.len(), issues.len());
+            Ok(if issues.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        DataCommand::Stats { files, json } => {
+            let all = read_all(&default_files(files))?;
+            let s = stats::compute(&all, &tax);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                print!("{}", s.to_markdown());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCommand::Dedupe { input, output, near } => {
+            let all = example::read_examples(&input)?;
+            let n = all.len();
+            let mut idx = NearDupIndex::new();
+            let mut keys = std::collections::HashSet::new();
+            let mut kept = Vec::new();
+            for ex in all {
+                let dup = !keys.insert(dedupe_key(&ex.text)) || (near && idx.query(&ex.text, NearDupConfig::default()).is_some());
+                if dup {
+                    eprintln!("dropped {} (duplicate)", ex.id);
+                    continue;
+                }
+                idx.add(&ex.text);
+                kept.push(ex);
+            }
+            example::write_jsonl(&output, &kept)?;
+            println!("kept {} of {n}", kept.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCommand::Split { input, output, seed, dev_fraction, test_fraction } => {
+            if !(0.0..1.0).contains(&(dev_fraction + test_fraction)) {
+                bail!("--dev-fraction + --test-fraction must be in [0, 1)");
+            }
+            let all = example::read_examples(&input)?;
+            let cfg = SplitConfig { seed, dev_fraction, test_fraction };
+            let (kept, report) = split(all, cfg, NearDupConfig::default());
+            for (id, s, other) in &report.removed {
+                eprintln!("removed {id} from {s}: near-duplicate of {other}");
+            }
+            example::write_jsonl(&output, &kept)?;
+            println!("{}", serde_json::to_string(&report.counts)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCommand::Generate { handwritten, output, seed, count } => {
+            let hw = example::read_examples(&handwritten)?;
+            if hw.iter().any(|e| e.source == Source::Generated) {
+                bail!("{} contains generated examples; pass the hand-written file", handwritten.display());
+            }
+            let frags = Fragments::builtin()?;
+            let lex = Lexicons::builtin()?;
+            let generator = Generator::new(&frags, &lex, &tax, &hw);
+            let out = generator.generate(GenerateConfig { seed, count, ..GenerateConfig::default() }, &hw)?;
+            example::write_jsonl(&output, &out)?;
+            println!("wrote {} examples to {}", out.len(), output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `qingwang`: the one user-facing binary. Parses arguments, sets up logging and calls into the
+//! library crates; no logic of its own beyond wiring.
+
+mod data;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// qingwang (清网): flags false or illegal medical-device claims in Chinese livestream
+/// transcripts and social posts.
+#[derive(Debug, Parser)]
+#[command(name = "qingwang", version, about)]
+struct Cli {
+    /// Log format for diagnostics on stderr.
+    #[arg(long, env = "QINGWANG_LOG_FORMAT", default_value = "text", global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Dataset tooling: validate, stats, dedupe, split, generate.
+    Data(data::DataArgs),
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QINGWANG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command {
+        Command::Data(args) => data::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
