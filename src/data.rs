@@ -60,6 +60,18 @@ enum DataCommand {
         #[arg(long, default_value_t = SplitConfig::default().test_fraction)]
         test_fraction: f32,
     },
+    /// Turn hand-written authoring files (evidence given as quoted words) into dataset lines with
+    /// char-offset spans; ids are `hw-<family>-<n>`. Run `split` on the result.
+    Ingest {
+        /// Authoring JSONL files.
+        inputs: Vec<PathBuf>,
+        /// Output JSONL.
+        #[arg(long)]
+        output: PathBuf,
+        /// Source to record (handwritten or analyst).
+        #[arg(long, default_value = "handwritten")]
+        source: String,
+    },
     /// Generate augmented training examples from the fragment pools and the train split.
     Generate {
         /// Hand-written data with splits assigned (train is material; dev/test are kept out).
@@ -147,6 +159,21 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             }
             example::write_jsonl(&output, &kept)?;
             println!("{}", serde_json::to_string(&report.counts)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCommand::Ingest { inputs, output, source } => {
+            let source = match source.as_str() {
+                "handwritten" => Source::Handwritten,
+                "analyst" => Source::Analyst,
+                other => bail!("--source must be handwritten or analyst, not {other}"),
+            };
+            let mut all = Vec::new();
+            for p in &inputs {
+                let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+                all.extend(qingwang_datasets::authoring::ingest(std::io::BufReader::new(f), p, source)?);
+            }
+            example::write_jsonl(&output, &all)?;
+            println!("wrote {} examples from {} files to {}", all.len(), inputs.len(), output.display());
             Ok(ExitCode::SUCCESS)
         }
         DataCommand::Generate { handwritten, output, seed, count } => {

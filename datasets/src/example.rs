@@ -371,8 +371,8 @@ mod tests {
         assert_eq!(out.bad[0].line, 2);
         let msgs: Vec<String> = out.bad.iter().map(|b| b.error.to_string()).collect();
         assert!(msgs[0].starts_with("d.jsonl:2: field `-`"), "{}", msgs[0]);
-        assert!(msgs[1].starts_with("d.jsonl:5: field `channel`"), "{}", msgs[1]);
-        assert!(msgs[2].starts_with("d.jsonl:6: field `text`: missing"), "{}", msgs[2]);
+        assert!(msgs[1].starts_with("d.jsonl:4: field `channel`"), "{}", msgs[1]);
+        assert!(msgs[2].starts_with("d.jsonl:5: field `text`: missing"), "{}", msgs[2]);
     }
 
     #[test]

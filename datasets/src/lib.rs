@@ -7,6 +7,7 @@
 //! writing the files it is asked to.
 
 mod error;
+pub mod authoring;
 pub mod dedupe;
 pub mod example;
 pub mod generate;
