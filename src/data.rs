@@ -91,7 +91,10 @@ enum DataCommand {
 
 fn default_files(files: Vec<PathBuf>) -> Vec<PathBuf> {
     if files.is_empty() {
-        vec![repo_path(qingwang_datasets::HANDWRITTEN), repo_path(qingwang_datasets::GENERATED)]
+        vec![
+            repo_path(qingwang_datasets::HANDWRITTEN),
+            repo_path(qingwang_datasets::GENERATED),
+        ]
     } else {
         files
     }
@@ -115,8 +118,16 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             for i in &issues {
                 println!("{i}");
             }
-            println!("{n} examples in {} files, {} problems", files.len(), issues.len());
-            Ok(if issues.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            println!(
+                "{n} examples in {} files, {} problems",
+                files.len(),
+                issues.len()
+            );
+            Ok(if issues.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         DataCommand::Stats { files, json } => {
             let all = read_all(&default_files(files))?;
@@ -128,14 +139,19 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        DataCommand::Dedupe { input, output, near } => {
+        DataCommand::Dedupe {
+            input,
+            output,
+            near,
+        } => {
             let all = example::read_examples(&input)?;
             let n = all.len();
             let mut idx = NearDupIndex::new();
             let mut keys = std::collections::HashSet::new();
             let mut kept = Vec::new();
             for ex in all {
-                let dup = !keys.insert(dedupe_key(&ex.text)) || (near && idx.query(&ex.text, NearDupConfig::default()).is_some());
+                let dup = !keys.insert(dedupe_key(&ex.text))
+                    || (near && idx.query(&ex.text, NearDupConfig::default()).is_some());
                 if dup {
                     eprintln!("dropped {} (duplicate)", ex.id);
                     continue;
@@ -147,12 +163,22 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             println!("kept {} of {n}", kept.len());
             Ok(ExitCode::SUCCESS)
         }
-        DataCommand::Split { input, output, seed, dev_fraction, test_fraction } => {
+        DataCommand::Split {
+            input,
+            output,
+            seed,
+            dev_fraction,
+            test_fraction,
+        } => {
             if !(0.0..1.0).contains(&(dev_fraction + test_fraction)) {
                 bail!("--dev-fraction + --test-fraction must be in [0, 1)");
             }
             let all = example::read_examples(&input)?;
-            let cfg = SplitConfig { seed, dev_fraction, test_fraction };
+            let cfg = SplitConfig {
+                seed,
+                dev_fraction,
+                test_fraction,
+            };
             let (kept, report) = split(all, cfg, NearDupConfig::default());
             for (id, s, other) in &report.removed {
                 eprintln!("removed {id} from {s}: near-duplicate of {other}");
@@ -161,7 +187,11 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             println!("{}", serde_json::to_string(&report.counts)?);
             Ok(ExitCode::SUCCESS)
         }
-        DataCommand::Ingest { inputs, output, source } => {
+        DataCommand::Ingest {
+            inputs,
+            output,
+            source,
+        } => {
             let source = match source.as_str() {
                 "handwritten" => Source::Handwritten,
                 "analyst" => Source::Analyst,
@@ -169,22 +199,47 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             };
             let mut all = Vec::new();
             for p in &inputs {
-                let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
-                all.extend(qingwang_datasets::authoring::ingest(std::io::BufReader::new(f), p, source)?);
+                let f =
+                    std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+                all.extend(qingwang_datasets::authoring::ingest(
+                    std::io::BufReader::new(f),
+                    p,
+                    source,
+                )?);
             }
             example::write_jsonl(&output, &all)?;
-            println!("wrote {} examples from {} files to {}", all.len(), inputs.len(), output.display());
+            println!(
+                "wrote {} examples from {} files to {}",
+                all.len(),
+                inputs.len(),
+                output.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
-        DataCommand::Generate { handwritten, output, seed, count } => {
+        DataCommand::Generate {
+            handwritten,
+            output,
+            seed,
+            count,
+        } => {
             let hw = example::read_examples(&handwritten)?;
             if hw.iter().any(|e| e.source == Source::Generated) {
-                bail!("{} contains generated examples; pass the hand-written file", handwritten.display());
+                bail!(
+                    "{} contains generated examples; pass the hand-written file",
+                    handwritten.display()
+                );
             }
             let frags = Fragments::builtin()?;
             let lex = Lexicons::builtin()?;
             let generator = Generator::new(&frags, &lex, &tax, &hw);
-            let out = generator.generate(GenerateConfig { seed, count, ..GenerateConfig::default() }, &hw)?;
+            let out = generator.generate(
+                GenerateConfig {
+                    seed,
+                    count,
+                    ..GenerateConfig::default()
+                },
+                &hw,
+            )?;
             example::write_jsonl(&output, &out)?;
             println!("wrote {} examples to {}", out.len(), output.display());
             Ok(ExitCode::SUCCESS)

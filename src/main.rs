@@ -2,6 +2,7 @@
 //! library crates; no logic of its own beyond wiring.
 
 mod data;
+mod model_cmd;
 
 use std::process::ExitCode;
 
@@ -13,7 +14,12 @@ use clap::{Parser, Subcommand};
 #[command(name = "qingwang", version, about)]
 struct Cli {
     /// Log format for diagnostics on stderr.
-    #[arg(long, env = "QINGWANG_LOG_FORMAT", default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "QINGWANG_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -29,12 +35,18 @@ enum LogFormat {
 enum Command {
     /// Dataset tooling: validate, stats, dedupe, split, generate.
     Data(data::DataArgs),
+    /// Train a model bundle: network, dev-tuned thresholds, baselines, metrics, manifest.
+    Train(model_cmd::TrainArgs),
+    /// Classify JSONL texts with a bundle; one output line per input line, in order.
+    Classify(model_cmd::ClassifyArgs),
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("QINGWANG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -46,6 +58,10 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Data(args) => data::run(args),
+        Command::Train(args) => {
+            model_cmd::train(args, std::env::args().collect::<Vec<_>>().join(" "))
+        }
+        Command::Classify(args) => model_cmd::classify(args),
     };
     match result {
         Ok(code) => code,

@@ -50,12 +50,23 @@ pub fn ingest(reader: impl BufRead, path: &Path, source: Source) -> Result<Vec<E
         if line.trim().is_empty() {
             continue;
         }
-        let err = |field: &str, message: String| DatasetError::Line { path: path.to_path_buf(), line: n, field: field.into(), message };
+        let err = |field: &str, message: String| DatasetError::Line {
+            path: path.to_path_buf(),
+            line: n,
+            field: field.into(),
+            message,
+        };
         let a: AuthoredLine = serde_json::from_str(&line).map_err(|e| err("-", e.to_string()))?;
         let mut spans = Vec::new();
         for (label, quote) in &a.evidence {
-            let (s, e) = find_chars(&a.text, quote, 0).ok_or_else(|| err("evidence", format!("{quote:?} does not occur in text")))?;
-            spans.push(Span { label: label.clone(), char_start: s, char_end: e, text: quote.clone() });
+            let (s, e) = find_chars(&a.text, quote, 0)
+                .ok_or_else(|| err("evidence", format!("{quote:?} does not occur in text")))?;
+            spans.push(Span {
+                label: label.clone(),
+                char_start: s,
+                char_end: e,
+                text: quote.clone(),
+            });
         }
         let k = per_family.entry(a.family.clone()).or_insert(0);
         *k += 1;
@@ -70,7 +81,11 @@ pub fn ingest(reader: impl BufRead, path: &Path, source: Source) -> Result<Vec<E
             family: a.family,
             split: Split::Train,
             kind: Some(a.kind),
-            neg_type: if a.kind == Kind::Positive { None } else { a.neg_type },
+            neg_type: if a.kind == Kind::Positive {
+                None
+            } else {
+                a.neg_type
+            },
             evasion: a.evasion,
         });
     }
@@ -93,10 +108,19 @@ mod tests {
         assert_eq!(ex.len(), 2);
         assert_eq!(ex[0].id, "hw-t-f1-001");
         assert_eq!(ex[1].id, "hw-t-f1-002");
-        assert_eq!((ex[0].spans[0].char_start, ex[0].spans[0].char_end), (9, 13));
+        assert_eq!(
+            (ex[0].spans[0].char_start, ex[0].spans[0].char_end),
+            (9, 13)
+        );
         assert_eq!(ex[1].neg_type.as_deref(), Some("regulator_warning"));
         let bad = r#"{"family":"t","channel":"post","text":"治愈","labels":["cure_claim"],"evidence":[["cure_claim","根治"]],"kind":"positive"}"#;
-        let e = ingest(format!("\n{bad}\n").as_bytes(), Path::new("b.jsonl"), Source::Handwritten).unwrap_err().to_string();
+        let e = ingest(
+            format!("\n{bad}\n").as_bytes(),
+            Path::new("b.jsonl"),
+            Source::Handwritten,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("b.jsonl:2: field `evidence`"), "{e}");
     }
 }

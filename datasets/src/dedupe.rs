@@ -22,21 +22,32 @@ pub struct NearDupConfig {
 
 impl Default for NearDupConfig {
     fn default() -> Self {
-        Self { jaccard: 0.5, containment: 0.8, min_shingles: 10 }
+        Self {
+            jaccard: 0.5,
+            containment: 0.8,
+            min_shingles: 10,
+        }
     }
 }
 
 /// The key for exact-duplicate detection: NFKC, lower case, letters and digits only (so spacing,
 /// punctuation and emoji do not hide a duplicate).
 pub fn dedupe_key(text: &str) -> String {
-    text.nfkc().flat_map(char::to_lowercase).filter(|c| c.is_alphanumeric()).collect()
+    text.nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
 }
 
 /// Sorted, deduplicated 3-gram hashes of the dedupe key.
 pub fn shingles(text: &str) -> Vec<u64> {
     let chars: Vec<char> = dedupe_key(text).chars().collect();
     let mut out: Vec<u64> = if chars.len() < SHINGLE {
-        if chars.is_empty() { Vec::new() } else { vec![fnv(&chars)] }
+        if chars.is_empty() {
+            Vec::new()
+        } else {
+            vec![fnv(&chars)]
+        }
     } else {
         chars.windows(SHINGLE).map(fnv).collect()
     };
@@ -107,7 +118,11 @@ impl NearDupIndex {
     /// (exact key matches included), if any.
     pub fn query(&self, text: &str, cfg: NearDupConfig) -> Option<NearMatch> {
         if let Some(&index) = self.keys.get(&dedupe_key(text)) {
-            return Some(NearMatch { index, jaccard: 1.0, containment: 1.0 });
+            return Some(NearMatch {
+                index,
+                jaccard: 1.0,
+                containment: 1.0,
+            });
         }
         let sh = shingles(text);
         if sh.is_empty() {
@@ -128,9 +143,18 @@ impl NearDupIndex {
             let jaccard = inter / (sh.len() as f32 + other as f32 - inter).max(1.0);
             let smaller = sh.len().min(other);
             let containment = inter / smaller.max(1) as f32;
-            let near = jaccard >= cfg.jaccard || (smaller >= cfg.min_shingles && containment >= cfg.containment);
-            if near && best.is_none_or(|b| jaccard > b.jaccard || (jaccard == b.jaccard && (id as usize) < b.index)) {
-                best = Some(NearMatch { index: id as usize, jaccard, containment });
+            let near = jaccard >= cfg.jaccard
+                || (smaller >= cfg.min_shingles && containment >= cfg.containment);
+            if near
+                && best.is_none_or(|b| {
+                    jaccard > b.jaccard || (jaccard == b.jaccard && (id as usize) < b.index)
+                })
+            {
+                best = Some(NearMatch {
+                    index: id as usize,
+                    jaccard,
+                    containment,
+                });
             }
         }
         best
@@ -154,7 +178,9 @@ mod tests {
         idx.add("家人们这个护眼仪戴三个月直接摘镜无效退款");
         idx.add("顺丰包邮四十八小时发货");
         let cfg = NearDupConfig::default();
-        let m = idx.query("家人们这个护眼仪戴三个月直接摘镜无效退款啊", cfg).unwrap();
+        let m = idx
+            .query("家人们这个护眼仪戴三个月直接摘镜无效退款啊", cfg)
+            .unwrap();
         assert_eq!(m.index, 0);
         assert!(m.jaccard > 0.8);
         let exact = idx.query("顺丰包邮，四十八小时发货！", cfg).unwrap();

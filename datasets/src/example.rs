@@ -27,7 +27,12 @@ pub enum Channel {
 
 impl Channel {
     /// All channels, in report order.
-    pub const ALL: [Channel; 4] = [Channel::Livestream, Channel::Post, Channel::Comment, Channel::Title];
+    pub const ALL: [Channel; 4] = [
+        Channel::Livestream,
+        Channel::Post,
+        Channel::Comment,
+        Channel::Title,
+    ];
 
     /// The id used in files.
     pub fn as_str(self) -> &'static str {
@@ -200,11 +205,20 @@ impl Example {
 }
 
 /// Build a span from char offsets into `text`; `None` when out of bounds or empty.
-pub fn span_from_chars(text: &str, label: &str, char_start: usize, char_end: usize) -> Option<Span> {
+pub fn span_from_chars(
+    text: &str,
+    label: &str,
+    char_start: usize,
+    char_end: usize,
+) -> Option<Span> {
     if char_start >= char_end {
         return None;
     }
-    let s: String = text.chars().skip(char_start).take(char_end - char_start).collect();
+    let s: String = text
+        .chars()
+        .skip(char_start)
+        .take(char_end - char_start)
+        .collect();
     (s.chars().count() == char_end - char_start).then(|| Span {
         label: label.to_string(),
         char_start,
@@ -255,7 +269,9 @@ pub fn read_jsonl_from(mut reader: impl BufRead, path: &Path) -> Result<ReadOutc
     let mut line_no = 0;
     loop {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| DatasetError::io(path, e))?;
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| DatasetError::io(path, e))?;
         if n == 0 {
             break;
         }
@@ -265,7 +281,12 @@ pub fn read_jsonl_from(mut reader: impl BufRead, path: &Path) -> Result<ReadOutc
             Err(e) => {
                 out.bad.push(BadLine {
                     line: line_no,
-                    error: line_error(path, line_no, "-", format!("not valid UTF-8 (byte {})", e.valid_up_to())),
+                    error: line_error(
+                        path,
+                        line_no,
+                        "-",
+                        format!("not valid UTF-8 (byte {})", e.valid_up_to()),
+                    ),
                 });
                 continue;
             }
@@ -277,7 +298,10 @@ pub fn read_jsonl_from(mut reader: impl BufRead, path: &Path) -> Result<ReadOutc
             Ok(ex) => out.examples.push((line_no, ex)),
             Err(e) => {
                 let (field, message) = describe_json_error(line, &e);
-                out.bad.push(BadLine { line: line_no, error: line_error(path, line_no, &field, message) });
+                out.bad.push(BadLine {
+                    line: line_no,
+                    error: line_error(path, line_no, &field, message),
+                });
             }
         }
     }
@@ -285,7 +309,12 @@ pub fn read_jsonl_from(mut reader: impl BufRead, path: &Path) -> Result<ReadOutc
 }
 
 fn line_error(path: &Path, line: usize, field: &str, message: String) -> DatasetError {
-    DatasetError::Line { path: PathBuf::from(path), line, field: field.to_string(), message }
+    DatasetError::Line {
+        path: PathBuf::from(path),
+        line,
+        field: field.to_string(),
+        message,
+    }
 }
 
 /// Turn a serde error into (field, message). serde names missing fields in its message; for
@@ -300,13 +329,18 @@ fn describe_json_error(line: &str, e: &serde_json::Error) -> (String, String) {
         return ("-".to_string(), format!("not a JSON object: {msg}"));
     };
     // Find the first field whose value alone fails to deserialise in its expected position.
-    for key in ["id", "text", "channel", "labels", "product", "spans", "source", "family", "split", "kind", "neg_type", "evasion"] {
+    for key in [
+        "id", "text", "channel", "labels", "product", "spans", "source", "family", "split", "kind",
+        "neg_type", "evasion",
+    ] {
         if let Some(v) = map.get(key) {
             let ok = match key {
                 "id" | "text" | "family" => v.is_string(),
                 "channel" => serde_json::from_value::<Channel>(v.clone()).is_ok(),
                 "labels" | "evasion" => serde_json::from_value::<Vec<String>>(v.clone()).is_ok(),
-                "product" | "neg_type" => serde_json::from_value::<Option<String>>(v.clone()).is_ok(),
+                "product" | "neg_type" => {
+                    serde_json::from_value::<Option<String>>(v.clone()).is_ok()
+                }
                 "spans" => serde_json::from_value::<Vec<Span>>(v.clone()).is_ok(),
                 "source" => serde_json::from_value::<Source>(v.clone()).is_ok(),
                 "split" => serde_json::from_value::<Split>(v.clone()).is_ok(),
@@ -334,7 +368,10 @@ pub fn read_examples(path: &Path) -> Result<Vec<Example>> {
 pub fn write_jsonl<'a>(path: &Path, examples: impl IntoIterator<Item = &'a Example>) -> Result<()> {
     let mut buf = Vec::new();
     for ex in examples {
-        serde_json::to_writer(&mut buf, ex).map_err(|source| DatasetError::Json { path: path.to_path_buf(), source })?;
+        serde_json::to_writer(&mut buf, ex).map_err(|source| DatasetError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
         buf.push(b'\n');
     }
     let mut f = std::fs::File::create(path).map_err(|e| DatasetError::io(path, e))?;
@@ -371,8 +408,16 @@ mod tests {
         assert_eq!(out.bad[0].line, 2);
         let msgs: Vec<String> = out.bad.iter().map(|b| b.error.to_string()).collect();
         assert!(msgs[0].starts_with("d.jsonl:2: field `-`"), "{}", msgs[0]);
-        assert!(msgs[1].starts_with("d.jsonl:4: field `channel`"), "{}", msgs[1]);
-        assert!(msgs[2].starts_with("d.jsonl:5: field `text`: missing"), "{}", msgs[2]);
+        assert!(
+            msgs[1].starts_with("d.jsonl:4: field `channel`"),
+            "{}",
+            msgs[1]
+        );
+        assert!(
+            msgs[2].starts_with("d.jsonl:5: field `text`: missing"),
+            "{}",
+            msgs[2]
+        );
     }
 
     #[test]
@@ -400,8 +445,14 @@ mod tests {
     #[test]
     fn span_from_chars_checks_bounds_at_string_ends() {
         let t = "摘镜✨";
-        assert_eq!(span_from_chars(t, "cure_claim", 0, 2).map(|s| s.text), Some("摘镜".to_string()));
-        assert_eq!(span_from_chars(t, "cure_claim", 2, 3).map(|s| s.text), Some("✨".to_string()));
+        assert_eq!(
+            span_from_chars(t, "cure_claim", 0, 2).map(|s| s.text),
+            Some("摘镜".to_string())
+        );
+        assert_eq!(
+            span_from_chars(t, "cure_claim", 2, 3).map(|s| s.text),
+            Some("✨".to_string())
+        );
         assert!(span_from_chars(t, "cure_claim", 2, 4).is_none());
         assert!(span_from_chars(t, "cure_claim", 1, 1).is_none());
     }

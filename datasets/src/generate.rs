@@ -79,22 +79,39 @@ impl Fragments {
 
     /// Parse and check pools.
     pub fn from_json(text: &str) -> Result<Self> {
-        let f: Fragments = serde_json::from_str(text)
-            .map_err(|source| DatasetError::Json { path: "templates/fragments.json".into(), source })?;
+        let f: Fragments = serde_json::from_str(text).map_err(|source| DatasetError::Json {
+            path: "templates/fragments.json".into(),
+            source,
+        })?;
         for c in Channel::ALL.map(Channel::as_str) {
-            for (name, pool) in [("openers", &f.openers), ("chatter", &f.chatter), ("closers", &f.closers)] {
+            for (name, pool) in [
+                ("openers", &f.openers),
+                ("chatter", &f.chatter),
+                ("closers", &f.closers),
+            ] {
                 if pool.get(c).is_none_or(Vec::is_empty) {
-                    return Err(DatasetError::Generator(format!("{name} has nothing for channel {c}")));
+                    return Err(DatasetError::Generator(format!(
+                        "{name} has nothing for channel {c}"
+                    )));
                 }
             }
         }
-        for frame in f.seller_frames.iter().chain(f.negation_frames.iter()).chain(f.voice_frames.iter().map(|v| &v.text)) {
+        for frame in f
+            .seller_frames
+            .iter()
+            .chain(f.negation_frames.iter())
+            .chain(f.voice_frames.iter().map(|v| &v.text))
+        {
             if !frame.contains("{claim}") {
-                return Err(DatasetError::Generator(format!("frame without {{claim}}: {frame}")));
+                return Err(DatasetError::Generator(format!(
+                    "frame without {{claim}}: {frame}"
+                )));
             }
         }
         if f.claims.is_empty() || f.voice_frames.is_empty() {
-            return Err(DatasetError::Generator("claims and voice_frames must not be empty".into()));
+            return Err(DatasetError::Generator(
+                "claims and voice_frames must not be empty".into(),
+            ));
         }
         Ok(f)
     }
@@ -113,7 +130,11 @@ pub struct GenerateConfig {
 
 impl Default for GenerateConfig {
     fn default() -> Self {
-        Self { seed: 20261122, count: 30_000, near: NearDupConfig::default() }
+        Self {
+            seed: 20261122,
+            count: 30_000,
+            near: NearDupConfig::default(),
+        }
     }
 }
 
@@ -126,11 +147,26 @@ struct Piece {
 
 impl Piece {
     fn plain(text: &str) -> Self {
-        Self { text: text.to_string(), labels: Vec::new(), claim: None }
+        Self {
+            text: text.to_string(),
+            labels: Vec::new(),
+            claim: None,
+        }
     }
 }
 
-const FILLERS: [&str; 10] = ["嗯", "那个", "就是说", "对吧", "啊", "然后呢", "你看", "是不是", "哎", "这个这个"];
+const FILLERS: [&str; 10] = [
+    "嗯",
+    "那个",
+    "就是说",
+    "对吧",
+    "啊",
+    "然后呢",
+    "你看",
+    "是不是",
+    "哎",
+    "这个这个",
+];
 const POST_SEPS: [&str; 5] = ["，", "！", "。", " ", "～"];
 const LIVE_SEPS: [&str; 4] = [" ", "", " ", "，"];
 
@@ -148,20 +184,41 @@ pub struct Generator<'a> {
 impl<'a> Generator<'a> {
     /// Set up from pools, lexicons, the taxonomy and the hand-written examples (only their
     /// train split is used as material).
-    pub fn new(frags: &'a Fragments, lex: &Lexicons, tax: &'a Taxonomy, handwritten: &'a [Example]) -> Self {
-        let train: Vec<&Example> = handwritten.iter().filter(|e| e.split == Split::Train && e.source != Source::Generated).collect();
+    pub fn new(
+        frags: &'a Fragments,
+        lex: &Lexicons,
+        tax: &'a Taxonomy,
+        handwritten: &'a [Example],
+    ) -> Self {
+        let train: Vec<&Example> = handwritten
+            .iter()
+            .filter(|e| e.split == Split::Train && e.source != Source::Generated)
+            .collect();
         Self {
             frags,
             perturber: Perturber::new(lex),
             tax,
-            train_positives: train.iter().copied().filter(|e| e.is_positive() && !e.spans.is_empty()).collect(),
+            train_positives: train
+                .iter()
+                .copied()
+                .filter(|e| e.is_positive() && !e.spans.is_empty())
+                .collect(),
             train_easy: train
                 .iter()
                 .copied()
-                .filter(|e| e.effective_kind() == Kind::EasyNegative && e.channel == Channel::Livestream)
+                .filter(|e| {
+                    e.effective_kind() == Kind::EasyNegative && e.channel == Channel::Livestream
+                })
                 .collect(),
-            categories: tax.product_ids().filter(|p| frags.products.contains_key(*p)).map(String::from).collect(),
-            asr_slips: lex.variants_of("asr_slip").map(|v| (v.canonical.clone(), v.variant.clone())).collect(),
+            categories: tax
+                .product_ids()
+                .filter(|p| frags.products.contains_key(*p))
+                .map(String::from)
+                .collect(),
+            asr_slips: lex
+                .variants_of("asr_slip")
+                .map(|v| (v.canonical.clone(), v.variant.clone()))
+                .collect(),
         }
     }
 
@@ -183,10 +240,16 @@ impl<'a> Generator<'a> {
     }
 
     fn chatter(&self, rng: &mut ChaCha8Rng, ch: Channel) -> Piece {
-        let mut text = Self::pick(rng, self.pool(&self.frags.chatter, ch.as_str())).cloned().unwrap_or_default();
+        let mut text = Self::pick(rng, self.pool(&self.frags.chatter, ch.as_str()))
+            .cloned()
+            .unwrap_or_default();
         // ASR slips in livestream chatter: the engine mishears ordinary words too.
         if ch == Channel::Livestream && rng.random_bool(0.15) {
-            if let Some((canon, slip)) = self.asr_slips.iter().find(|(c, _)| text.contains(c.as_str())) {
+            if let Some((canon, slip)) = self
+                .asr_slips
+                .iter()
+                .find(|(c, _)| text.contains(c.as_str()))
+            {
                 text = text.replacen(canon.as_str(), slip, 1);
             }
         }
@@ -194,7 +257,11 @@ impl<'a> Generator<'a> {
     }
 
     fn claims_for(&self, category: &str) -> Vec<&'a ClaimFragment> {
-        self.frags.claims.iter().filter(|c| c.products.is_empty() || c.products.iter().any(|p| p == category)).collect()
+        self.frags
+            .claims
+            .iter()
+            .filter(|c| c.products.is_empty() || c.products.iter().any(|p| p == category))
+            .collect()
     }
 
     /// Possibly rewrite claim words with an evasion; returns the words and the evasion used.
@@ -208,21 +275,42 @@ impl<'a> Generator<'a> {
         (text.to_string(), None)
     }
 
-    fn claim_piece(&self, rng: &mut ChaCha8Rng, words: &str, labels: &[String], evasion: &mut Vec<String>) -> Piece {
+    fn claim_piece(
+        &self,
+        rng: &mut ChaCha8Rng,
+        words: &str,
+        labels: &[String],
+        evasion: &mut Vec<String>,
+    ) -> Piece {
         let (words, ev) = self.evade(rng, words, 0.2);
         if let Some(e) = ev {
             evasion.push(e.as_str().to_string());
         }
-        let frame = if rng.random_bool(0.35) { Self::pick(rng, &self.frags.seller_frames).cloned() } else { None };
-        match frame.and_then(|f| f.split_once("{claim}").map(|(a, b)| (a.to_string(), b.to_string()))) {
+        let frame = if rng.random_bool(0.35) {
+            Self::pick(rng, &self.frags.seller_frames).cloned()
+        } else {
+            None
+        };
+        match frame.and_then(|f| {
+            f.split_once("{claim}")
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        }) {
             Some((before, after)) => {
                 let s = before.chars().count();
                 let e = s + words.chars().count();
-                Piece { text: format!("{before}{words}{after}"), labels: labels.to_vec(), claim: Some((s, e)) }
+                Piece {
+                    text: format!("{before}{words}{after}"),
+                    labels: labels.to_vec(),
+                    claim: Some((s, e)),
+                }
             }
             None => {
                 let n = words.chars().count();
-                Piece { text: words, labels: labels.to_vec(), claim: Some((0, n)) }
+                Piece {
+                    text: words,
+                    labels: labels.to_vec(),
+                    claim: Some((0, n)),
+                }
             }
         }
     }
@@ -242,10 +330,16 @@ impl<'a> Generator<'a> {
                         if rng.random_bool(0.25) {
                             format!(" {} ", Self::pick(rng, &FILLERS).copied().unwrap_or("嗯"))
                         } else {
-                            Self::pick(rng, &LIVE_SEPS).copied().unwrap_or(" ").to_string()
+                            Self::pick(rng, &LIVE_SEPS)
+                                .copied()
+                                .unwrap_or(" ")
+                                .to_string()
                         }
                     }
-                    Channel::Post | Channel::Comment => Self::pick(rng, &POST_SEPS).copied().unwrap_or("，").to_string(),
+                    Channel::Post | Channel::Comment => Self::pick(rng, &POST_SEPS)
+                        .copied()
+                        .unwrap_or("，")
+                        .to_string(),
                     Channel::Title => " ".to_string(),
                 };
                 len += sep.chars().count();
@@ -254,7 +348,10 @@ impl<'a> Generator<'a> {
             // Livestream stutter on a non-claim piece: the host repeats the first words.
             let body = if ch == Channel::Livestream && p.claim.is_none() && rng.random_bool(0.1) {
                 let head: String = p.text.chars().take(2).collect();
-                format!("{head} {head}{}", p.text.chars().skip(2).collect::<String>())
+                format!(
+                    "{head} {head}{}",
+                    p.text.chars().skip(2).collect::<String>()
+                )
             } else {
                 p.text
             };
@@ -262,7 +359,12 @@ impl<'a> Generator<'a> {
                 let chars: Vec<char> = body.chars().collect();
                 let quote: String = chars[s..e].iter().collect();
                 for l in &p.labels {
-                    spans.push(Span { label: l.clone(), char_start: len + s, char_end: len + e, text: quote.clone() });
+                    spans.push(Span {
+                        label: l.clone(),
+                        char_start: len + s,
+                        char_end: len + e,
+                        text: quote.clone(),
+                    });
                 }
             }
             len += body.chars().count();
@@ -275,22 +377,40 @@ impl<'a> Generator<'a> {
             text = text
                 .chars()
                 .enumerate()
-                .map(|(i, c)| if matches!(c, '，' | '。' | '！' | ',' | '.') && !inside(i) { ' ' } else { c })
+                .map(|(i, c)| {
+                    if matches!(c, '，' | '。' | '！' | ',' | '.') && !inside(i) {
+                        ' '
+                    } else {
+                        c
+                    }
+                })
                 .collect();
         }
         (text, spans)
     }
 
     fn product_piece(&self, rng: &mut ChaCha8Rng, category: &str) -> Piece {
-        Piece::plain(Self::pick(rng, self.pool(&self.frags.products, category)).map(String::as_str).unwrap_or(""))
+        Piece::plain(
+            Self::pick(rng, self.pool(&self.frags.products, category))
+                .map(String::as_str)
+                .unwrap_or(""),
+        )
     }
 
     fn opener(&self, rng: &mut ChaCha8Rng, ch: Channel) -> Piece {
-        Piece::plain(Self::pick(rng, self.pool(&self.frags.openers, ch.as_str())).map(String::as_str).unwrap_or(""))
+        Piece::plain(
+            Self::pick(rng, self.pool(&self.frags.openers, ch.as_str()))
+                .map(String::as_str)
+                .unwrap_or(""),
+        )
     }
 
     fn closer(&self, rng: &mut ChaCha8Rng, ch: Channel) -> Piece {
-        Piece::plain(Self::pick(rng, self.pool(&self.frags.closers, ch.as_str())).map(String::as_str).unwrap_or(""))
+        Piece::plain(
+            Self::pick(rng, self.pool(&self.frags.closers, ch.as_str()))
+                .map(String::as_str)
+                .unwrap_or(""),
+        )
     }
 
     /// One example from a randomly chosen recipe; `None` when the recipe found no material.
@@ -299,7 +419,13 @@ impl<'a> Generator<'a> {
         let category = Self::pick(rng, &self.categories)?.clone();
         let mut evasion = Vec::new();
         let roll = rng.random_range(0..100);
-        let (recipe, pieces, kind, neg_type, product): (&'static str, Vec<Piece>, Kind, Option<String>, Option<String>) = match roll {
+        let (recipe, pieces, kind, neg_type, product): (
+            &'static str,
+            Vec<Piece>,
+            Kind,
+            Option<String>,
+            Option<String>,
+        ) = match roll {
             // Seller voice from fragments.
             0..36 => {
                 let claims = self.claims_for(&category);
@@ -319,25 +445,53 @@ impl<'a> Generator<'a> {
                     pieces.push(self.chatter(rng, ch));
                 }
                 pieces.push(self.closer(rng, ch));
-                ("pos_template", pieces, Kind::Positive, None, Some(category.clone()))
+                (
+                    "pos_template",
+                    pieces,
+                    Kind::Positive,
+                    None,
+                    Some(category.clone()),
+                )
             }
             // Hand-written train evidence recombined into a new context.
             36..46 => {
                 let src = Self::pick(rng, &self.train_positives)?;
-                let mut pieces = vec![self.opener(rng, src.channel), self.chatter(rng, src.channel)];
-                let mut ranges: Vec<(usize, usize)> = src.spans.iter().map(|s| (s.char_start, s.char_end)).collect();
+                let mut pieces = vec![
+                    self.opener(rng, src.channel),
+                    self.chatter(rng, src.channel),
+                ];
+                let mut ranges: Vec<(usize, usize)> = src
+                    .spans
+                    .iter()
+                    .map(|s| (s.char_start, s.char_end))
+                    .collect();
                 ranges.sort_unstable();
                 ranges.dedup();
                 for (s, e) in ranges.into_iter().take(2) {
                     let words: String = src.text.chars().skip(s).take(e - s).collect();
-                    let labels: Vec<String> = src.spans.iter().filter(|sp| (sp.char_start, sp.char_end) == (s, e)).map(|sp| sp.label.clone()).collect();
+                    let labels: Vec<String> = src
+                        .spans
+                        .iter()
+                        .filter(|sp| (sp.char_start, sp.char_end) == (s, e))
+                        .map(|sp| sp.label.clone())
+                        .collect();
                     let piece = self.claim_piece(rng, &words, &labels, &mut evasion);
                     pieces.push(piece);
                     pieces.push(self.chatter(rng, src.channel));
                 }
                 evasion.extend(src.evasion.iter().cloned());
                 let out = self.join(rng, src.channel, pieces);
-                return Some((self.finish(out, src.channel, Kind::Positive, None, src.product.clone(), evasion), "pos_recombine"));
+                return Some((
+                    self.finish(
+                        out,
+                        src.channel,
+                        Kind::Positive,
+                        None,
+                        src.product.clone(),
+                        evasion,
+                    ),
+                    "pos_recombine",
+                ));
             }
             // A hand-written train positive followed by a plain livestream segment.
             46..50 => {
@@ -345,9 +499,28 @@ impl<'a> Generator<'a> {
                 let b = Self::pick(rng, &self.train_easy)?;
                 let (first, second) = if rng.random_bool(0.5) { (a, b) } else { (b, a) };
                 let text = format!("{} {}", first.text, second.text);
-                let offset = if first.id == a.id { 0 } else { b.text.chars().count() + 1 };
-                let spans = a.spans.iter().map(|s| Span { char_start: s.char_start + offset, char_end: s.char_end + offset, ..s.clone() }).collect();
-                let ex = self.finish((text, spans), a.channel, Kind::Positive, None, a.product.clone(), a.evasion.clone());
+                let offset = if first.id == a.id {
+                    0
+                } else {
+                    b.text.chars().count() + 1
+                };
+                let spans = a
+                    .spans
+                    .iter()
+                    .map(|s| Span {
+                        char_start: s.char_start + offset,
+                        char_end: s.char_end + offset,
+                        ..s.clone()
+                    })
+                    .collect();
+                let ex = self.finish(
+                    (text, spans),
+                    a.channel,
+                    Kind::Positive,
+                    None,
+                    a.product.clone(),
+                    a.evasion.clone(),
+                );
                 return Some((ex, "pos_concat"));
             }
             // A claim quoted by news, a regulator, a doctor, a complainer or a debunker.
@@ -363,14 +536,31 @@ impl<'a> Generator<'a> {
                 let (words, ev) = self.evade(rng, &words, 0.15);
                 evasion.extend(ev.map(|e| e.as_str().to_string()));
                 let product_name = self.product_piece(rng, &category).text;
-                let body = frame.text.replace("{claim}", &words).replace("{product}", &product_name);
+                let body = frame
+                    .text
+                    .replace("{claim}", &words)
+                    .replace("{product}", &product_name);
                 let mut pieces = vec![Piece::plain(&body)];
                 if ch == Channel::Comment && rng.random_bool(0.3) {
                     pieces.push(self.chatter(rng, ch));
                 }
-                let ch = if ch == Channel::Title { Channel::Post } else { ch };
+                let ch = if ch == Channel::Title {
+                    Channel::Post
+                } else {
+                    ch
+                };
                 let out = self.join(rng, ch, pieces);
-                return Some((self.finish(out, ch, Kind::HardNegative, Some(frame.neg_type.clone()), Some(category), evasion), "neg_voice"));
+                return Some((
+                    self.finish(
+                        out,
+                        ch,
+                        Kind::HardNegative,
+                        Some(frame.neg_type.clone()),
+                        Some(category),
+                        evasion,
+                    ),
+                    "neg_voice",
+                ));
             }
             // The seller denies making the claim.
             72..77 => {
@@ -378,8 +568,19 @@ impl<'a> Generator<'a> {
                 let claims = self.claims_for(&category);
                 let c = Self::pick(rng, &claims)?;
                 let body = frame.replace("{claim}", &c.text);
-                let pieces = vec![self.opener(rng, ch), self.product_piece(rng, &category), Piece::plain(&body), self.chatter(rng, ch)];
-                ("neg_negation", pieces, Kind::HardNegative, Some("negation".to_string()), Some(category.clone()))
+                let pieces = vec![
+                    self.opener(rng, ch),
+                    self.product_piece(rng, &category),
+                    Piece::plain(&body),
+                    self.chatter(rng, ch),
+                ];
+                (
+                    "neg_negation",
+                    pieces,
+                    Kind::HardNegative,
+                    Some("negation".to_string()),
+                    Some(category.clone()),
+                )
             }
             // Compliant copy with registration numbers and the mandatory warning line.
             77..87 => {
@@ -389,7 +590,13 @@ impl<'a> Generator<'a> {
                     pieces.push(Piece::plain(Self::pick(rng, compliant)?));
                 }
                 pieces.push(self.chatter(rng, ch));
-                ("neg_compliant", pieces, Kind::HardNegative, Some("compliant_ad".to_string()), Some(category.clone()))
+                (
+                    "neg_compliant",
+                    pieces,
+                    Kind::HardNegative,
+                    Some("compliant_ad".to_string()),
+                    Some(category.clone()),
+                )
             }
             // Plain talk: prices, logistics, chatter.
             _ => {
@@ -398,11 +605,20 @@ impl<'a> Generator<'a> {
                     pieces.push(self.chatter(rng, ch));
                 }
                 pieces.push(self.closer(rng, ch));
-                ("neg_easy", pieces, Kind::EasyNegative, Some("price_logistics".to_string()), Some(category.clone()))
+                (
+                    "neg_easy",
+                    pieces,
+                    Kind::EasyNegative,
+                    Some("price_logistics".to_string()),
+                    Some(category.clone()),
+                )
             }
         };
         let out = self.join(rng, ch, pieces);
-        Some((self.finish(out, ch, kind, neg_type, product, evasion), recipe))
+        Some((
+            self.finish(out, ch, kind, neg_type, product, evasion),
+            recipe,
+        ))
     }
 
     fn finish(
@@ -425,12 +641,20 @@ impl<'a> Generator<'a> {
         evasion.sort();
         evasion.dedup();
         evasion.retain(|e| self.tax.evasion_kinds.contains(e));
-        let kind = if labels.is_empty() && kind == Kind::Positive { Kind::EasyNegative } else { kind };
+        let kind = if labels.is_empty() && kind == Kind::Positive {
+            Kind::EasyNegative
+        } else {
+            kind
+        };
         // Trim surrounding whitespace and move the spans with it.
         let lead = text.chars().take_while(|c| c.is_whitespace()).count();
         let spans: Vec<Span> = spans
             .into_iter()
-            .map(|s| Span { char_start: s.char_start - lead.min(s.char_start), char_end: s.char_end - lead.min(s.char_start), ..s })
+            .map(|s| Span {
+                char_start: s.char_start - lead.min(s.char_start),
+                char_end: s.char_end - lead.min(s.char_start),
+                ..s
+            })
             .collect();
         Example {
             id: String::new(),
@@ -443,7 +667,11 @@ impl<'a> Generator<'a> {
             family: String::new(),
             split: Split::Train,
             kind: Some(kind),
-            neg_type: if kind == Kind::Positive { None } else { neg_type },
+            neg_type: if kind == Kind::Positive {
+                None
+            } else {
+                neg_type
+            },
             evasion,
         }
     }
@@ -466,7 +694,9 @@ impl<'a> Generator<'a> {
                     out.len()
                 )));
             }
-            let Some((mut ex, recipe)) = self.one(&mut rng) else { continue };
+            let Some((mut ex, recipe)) = self.one(&mut rng) else {
+                continue;
+            };
             if ex.text.is_empty() || !spans_ok(&ex) {
                 continue;
             }
@@ -483,7 +713,11 @@ impl<'a> Generator<'a> {
 
 fn spans_ok(ex: &Example) -> bool {
     let chars: Vec<char> = ex.text.chars().collect();
-    ex.spans.iter().all(|s| s.char_end <= chars.len() && s.char_start < s.char_end && chars[s.char_start..s.char_end].iter().collect::<String>() == s.text)
+    ex.spans.iter().all(|s| {
+        s.char_end <= chars.len()
+            && s.char_start < s.char_end
+            && chars[s.char_start..s.char_end].iter().collect::<String>() == s.text
+    })
 }
 
 #[cfg(test)]
@@ -497,7 +731,11 @@ mod tests {
         let tax = Taxonomy::builtin();
         for c in &f.claims {
             for l in &c.labels {
-                assert!(tax.label_index(l).is_some(), "unknown label {l} in fragment {}", c.text);
+                assert!(
+                    tax.label_index(l).is_some(),
+                    "unknown label {l} in fragment {}",
+                    c.text
+                );
             }
         }
     }

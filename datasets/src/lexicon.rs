@@ -61,7 +61,12 @@ impl Lexicons {
     }
 
     /// Parse lexicon texts.
-    pub fn from_texts(variants: &str, traditional: &str, triggers: &str, userdict: &str) -> Result<Self> {
+    pub fn from_texts(
+        variants: &str,
+        traditional: &str,
+        triggers: &str,
+        userdict: &str,
+    ) -> Result<Self> {
         let mut raw = BTreeMap::new();
         raw.insert("variants.tsv", variants.to_string());
         raw.insert("traditional.tsv", traditional.to_string());
@@ -147,14 +152,18 @@ mod tests {
         assert!(lex.traditional.iter().any(|&(t, s)| t == '癒' && s == '愈'));
         let tax = crate::Taxonomy::builtin();
         for id in tax.label_ids() {
-            assert!(lex.triggers.get(id).is_some_and(|t| !t.is_empty()), "no triggers for {id}");
+            assert!(
+                lex.triggers.get(id).is_some_and(|t| !t.is_empty()),
+                "no triggers for {id}"
+            );
         }
         assert!(lex.userdict.lines().count() > 50);
     }
 
     #[test]
     fn malformed_lines_name_the_line() {
-        let e = Lexicons::from_texts("# c\nzhiyu\t治愈\tpinyin\nbad line\n", "", "{}", "").unwrap_err();
+        let e =
+            Lexicons::from_texts("# c\nzhiyu\t治愈\tpinyin\nbad line\n", "", "{}", "").unwrap_err();
         assert!(e.to_string().contains("variants.tsv:3"), "{e}");
         let e = Lexicons::from_texts("", "癒\t愈\n癒愈\t愈\n", "{}", "").unwrap_err();
         assert!(e.to_string().contains("traditional.tsv:2"), "{e}");

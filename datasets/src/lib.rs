@@ -6,9 +6,9 @@
 //! nothing of neural networks, HTTP or the command line, and does no I/O except reading and
 //! writing the files it is asked to.
 
-mod error;
 pub mod authoring;
 pub mod dedupe;
+mod error;
 pub mod example;
 pub mod generate;
 pub mod lexicon;
@@ -32,5 +32,7 @@ pub const GENERATED: &str = "datasets/data/generated.jsonl";
 
 /// Absolute path of a file in the repository (this crate lives in `<repo>/datasets`).
 pub fn repo_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
 }

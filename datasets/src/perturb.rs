@@ -95,28 +95,41 @@ impl Perturber {
             ("euphemism", &["euphemism"][..]),
         ] {
             let mut map: Vec<(String, Vec<String>)> = Vec::new();
-            for v in lex.variants.iter().filter(|v| sources.contains(&v.kind.as_str())) {
+            for v in lex
+                .variants
+                .iter()
+                .filter(|v| sources.contains(&v.kind.as_str()))
+            {
                 match map.iter_mut().find(|(c, _)| *c == v.canonical) {
                     Some((_, vs)) => vs.push(v.variant.clone()),
                     None => map.push((v.canonical.clone(), vec![v.variant.clone()])),
                 }
             }
             // Longest canonical first, so 降低度数 wins over 度数.
-            map.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
+            map.sort_by(|a, b| {
+                b.0.chars()
+                    .count()
+                    .cmp(&a.0.chars().count())
+                    .then(a.0.cmp(&b.0))
+            });
             by_kind.insert(kind, map);
         }
         let mut to_traditional = HashMap::new();
         for &(t, s) in &lex.traditional {
             to_traditional.entry(s).or_insert(t);
         }
-        Self { by_kind, to_traditional }
+        Self {
+            by_kind,
+            to_traditional,
+        }
     }
 
     /// Rewrite one piece of claim text; `None` when this kind does not apply to it.
     pub fn rewrite(&self, kind: Evasion, text: &str, rng: &mut impl Rng) -> Option<String> {
         let chars: Vec<char> = text.chars().collect();
         let cjk = |c: &char| ('\u{4e00}'..='\u{9fff}').contains(c);
-        let interleave = |sep: &dyn Fn(&mut dyn FnMut() -> usize) -> String, rng: &mut dyn FnMut() -> usize| {
+        let interleave = |sep: &dyn Fn(&mut dyn FnMut() -> usize) -> String,
+                          rng: &mut dyn FnMut() -> usize| {
             // Insert a separator between adjacent CJK characters, about every second gap.
             let mut out = String::new();
             let mut inserted = false;
@@ -134,22 +147,38 @@ impl Perturber {
         let mut draw = || rng.random_range(0..usize::MAX);
         match kind {
             Evasion::Spacing => interleave(&|_| " ".to_string(), &mut draw),
-            Evasion::Symbols => interleave(&|r| SYMBOLS[r() % SYMBOLS.len()].to_string(), &mut draw),
-            Evasion::EmojiInsert => interleave(&|r| EMOJI[r() % EMOJI.len()].to_string(), &mut draw),
+            Evasion::Symbols => {
+                interleave(&|r| SYMBOLS[r() % SYMBOLS.len()].to_string(), &mut draw)
+            }
+            Evasion::EmojiInsert => {
+                interleave(&|r| EMOJI[r() % EMOJI.len()].to_string(), &mut draw)
+            }
             Evasion::Traditional => {
-                let out: String = chars.iter().map(|c| self.to_traditional.get(c).copied().unwrap_or(*c)).collect();
+                let out: String = chars
+                    .iter()
+                    .map(|c| self.to_traditional.get(c).copied().unwrap_or(*c))
+                    .collect();
                 (out != text).then_some(out)
             }
             Evasion::Fullwidth => {
                 let out: String = chars
                     .iter()
-                    .map(|&c| if c.is_ascii_alphanumeric() { char::from_u32(c as u32 + 0xFEE0).unwrap_or(c) } else { c })
+                    .map(|&c| {
+                        if c.is_ascii_alphanumeric() {
+                            char::from_u32(c as u32 + 0xFEE0).unwrap_or(c)
+                        } else {
+                            c
+                        }
+                    })
                     .collect();
                 (out != text).then_some(out)
             }
             lexical => {
                 let table = self.by_kind.get(lexical.as_str())?;
-                let hits: Vec<&(String, Vec<String>)> = table.iter().filter(|(c, _)| text.contains(c.as_str())).collect();
+                let hits: Vec<&(String, Vec<String>)> = table
+                    .iter()
+                    .filter(|(c, _)| text.contains(c.as_str()))
+                    .collect();
                 let (canonical, variants) = hits.first()?;
                 let variant = variants.choose(rng)?;
                 Some(text.replacen(canonical.as_str(), variant, 1))
@@ -159,9 +188,18 @@ impl Perturber {
 
     /// Rewrite every evidence span of a positive example with `kind`, moving all spans.
     /// Returns `None` when the kind applies to none of its spans.
-    pub fn perturb_example(&self, ex: &Example, kind: Evasion, rng: &mut impl Rng) -> Option<Example> {
+    pub fn perturb_example(
+        &self,
+        ex: &Example,
+        kind: Evasion,
+        rng: &mut impl Rng,
+    ) -> Option<Example> {
         // Distinct, non-overlapping evidence ranges, in order.
-        let mut ranges: Vec<(usize, usize)> = ex.spans.iter().map(|s| (s.char_start, s.char_end)).collect();
+        let mut ranges: Vec<(usize, usize)> = ex
+            .spans
+            .iter()
+            .map(|s| (s.char_start, s.char_end))
+            .collect();
         ranges.sort_unstable();
         ranges.dedup();
         let mut merged: Vec<(usize, usize)> = Vec::new();
@@ -201,16 +239,28 @@ impl Perturber {
             .spans
             .iter()
             .filter_map(|sp| {
-                let &(_, (ns, ne)) = moves.iter().find(|((s, e), _)| *s <= sp.char_start && sp.char_end <= *e)?;
+                let &(_, (ns, ne)) = moves
+                    .iter()
+                    .find(|((s, e), _)| *s <= sp.char_start && sp.char_end <= *e)?;
                 // A span inside a merged range is widened to the whole rewritten range.
-                Some(Span { label: sp.label.clone(), char_start: ns, char_end: ne, text: new_chars[ns..ne].iter().collect() })
+                Some(Span {
+                    label: sp.label.clone(),
+                    char_start: ns,
+                    char_end: ne,
+                    text: new_chars[ns..ne].iter().collect(),
+                })
             })
             .collect();
         let mut evasion = ex.evasion.clone();
         if !evasion.iter().any(|e| e == kind.as_str()) {
             evasion.push(kind.as_str().to_string());
         }
-        Some(Example { text: out, spans, evasion, ..ex.clone() })
+        Some(Example {
+            text: out,
+            spans,
+            evasion,
+            ..ex.clone()
+        })
     }
 }
 
@@ -235,15 +285,28 @@ mod tests {
         let text = "家人们👀这款贴三个月治愈近视 FDA认证 有效率百分百";
         let span = |label: &str, needle: &str| {
             let (s, e) = crate::example::find_chars(text, needle, 0).unwrap();
-            Span { label: label.into(), char_start: s, char_end: e, text: needle.into() }
+            Span {
+                label: label.into(),
+                char_start: s,
+                char_end: e,
+                text: needle.into(),
+            }
         };
         Example {
             id: "p".into(),
             text: text.into(),
             channel: Channel::Livestream,
-            labels: vec!["cure_claim".into(), "fabricated_credentials".into(), "efficacy_rate_claim".into()],
+            labels: vec![
+                "cure_claim".into(),
+                "fabricated_credentials".into(),
+                "efficacy_rate_claim".into(),
+            ],
             product: Some("patch_plaster".into()),
-            spans: vec![span("cure_claim", "治愈近视"), span("fabricated_credentials", "FDA认证"), span("efficacy_rate_claim", "有效率百分百")],
+            spans: vec![
+                span("cure_claim", "治愈近视"),
+                span("fabricated_credentials", "FDA认证"),
+                span("efficacy_rate_claim", "有效率百分百"),
+            ],
             source: Source::Handwritten,
             family: "t".into(),
             split: Split::Test,
@@ -262,7 +325,9 @@ mod tests {
                 continue; // no 治疗近视 in this text
             }
             let mut rng = ChaCha8Rng::seed_from_u64(1);
-            let out = p.perturb_example(&ex, kind, &mut rng).unwrap_or_else(|| panic!("{kind:?} did not apply"));
+            let out = p
+                .perturb_example(&ex, kind, &mut rng)
+                .unwrap_or_else(|| panic!("{kind:?} did not apply"));
             assert_ne!(out.text, ex.text, "{kind:?}");
             assert_eq!(out.labels, ex.labels);
             assert_eq!(out.spans.len(), ex.spans.len());
@@ -270,7 +335,11 @@ mod tests {
             let errs = crate::validate::check_example(&out, &crate::Taxonomy::builtin());
             assert!(errs.is_empty(), "{kind:?}: {errs:?} in {}", out.text);
             // Text outside the evidence is untouched.
-            assert!(out.text.starts_with("家人们👀这款贴三个月"), "{kind:?}: {}", out.text);
+            assert!(
+                out.text.starts_with("家人们👀这款贴三个月"),
+                "{kind:?}: {}",
+                out.text
+            );
         }
     }
 
@@ -278,11 +347,30 @@ mod tests {
     fn rewrites_are_what_the_kind_says() {
         let p = Perturber::new(&lex());
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        assert_eq!(p.rewrite(Evasion::Pinyin, "治愈近视", &mut rng).as_deref(), Some("zhiyu近视"));
-        assert_eq!(p.rewrite(Evasion::Traditional, "治愈视力", &mut rng).as_deref(), Some("治癒視力"));
-        assert_eq!(p.rewrite(Evasion::Fullwidth, "FDA认证100", &mut rng).as_deref(), Some("ＦＤＡ认证１００"));
-        assert_eq!(p.rewrite(Evasion::Initials, "有效率九成", &mut rng).as_deref(), Some("yxl九成"));
-        assert_eq!(p.rewrite(Evasion::Euphemism, "专门治疗近视", &mut rng).as_deref(), Some("专门调理近视"));
+        assert_eq!(
+            p.rewrite(Evasion::Pinyin, "治愈近视", &mut rng).as_deref(),
+            Some("zhiyu近视")
+        );
+        assert_eq!(
+            p.rewrite(Evasion::Traditional, "治愈视力", &mut rng)
+                .as_deref(),
+            Some("治癒視力")
+        );
+        assert_eq!(
+            p.rewrite(Evasion::Fullwidth, "FDA认证100", &mut rng)
+                .as_deref(),
+            Some("ＦＤＡ认证１００")
+        );
+        assert_eq!(
+            p.rewrite(Evasion::Initials, "有效率九成", &mut rng)
+                .as_deref(),
+            Some("yxl九成")
+        );
+        assert_eq!(
+            p.rewrite(Evasion::Euphemism, "专门治疗近视", &mut rng)
+                .as_deref(),
+            Some("专门调理近视")
+        );
         let spaced = p.rewrite(Evasion::Spacing, "治愈", &mut rng).unwrap();
         assert_eq!(spaced, "治 愈");
         assert_eq!(p.rewrite(Evasion::Spacing, "a", &mut rng), None);
@@ -293,8 +381,16 @@ mod tests {
     #[test]
     fn same_seed_same_rewrite() {
         let p = Perturber::new(&lex());
-        let a = p.perturb_example(&positive(), Evasion::EmojiInsert, &mut ChaCha8Rng::seed_from_u64(9));
-        let b = p.perturb_example(&positive(), Evasion::EmojiInsert, &mut ChaCha8Rng::seed_from_u64(9));
+        let a = p.perturb_example(
+            &positive(),
+            Evasion::EmojiInsert,
+            &mut ChaCha8Rng::seed_from_u64(9),
+        );
+        let b = p.perturb_example(
+            &positive(),
+            Evasion::EmojiInsert,
+            &mut ChaCha8Rng::seed_from_u64(9),
+        );
         assert_eq!(a, b);
     }
 }

@@ -27,7 +27,11 @@ pub struct SplitConfig {
 
 impl Default for SplitConfig {
     fn default() -> Self {
-        Self { seed: 20261122, dev_fraction: 0.14, test_fraction: 0.17 }
+        Self {
+            seed: 20261122,
+            dev_fraction: 0.14,
+            test_fraction: 0.17,
+        }
     }
 }
 
@@ -60,7 +64,11 @@ pub fn assign_families(examples: &[Example], cfg: SplitConfig) -> HashMap<String
         let n_dev = (n as f32 * cfg.dev_fraction).round() as usize;
         // A group of one or two families stays in train: holding it out would leave no training
         // material for its domain.
-        let (n_test, n_dev) = if n < 3 { (0, 0) } else { (n_test.max(1), n_dev.max(1)) };
+        let (n_test, n_dev) = if n < 3 {
+            (0, 0)
+        } else {
+            (n_test.max(1), n_dev.max(1))
+        };
         for (i, f) in fams.iter().enumerate() {
             let split = if i < n_test {
                 Split::Test
@@ -87,7 +95,11 @@ pub struct SplitReport {
 /// Assign splits and remove near-duplicates across splits: a train example near any dev or test
 /// example is removed, and a dev example near a test example is removed (held-out data stays
 /// intact, the larger side gives way). Exact duplicates inside one split keep their first copy.
-pub fn split(examples: Vec<Example>, cfg: SplitConfig, near: NearDupConfig) -> (Vec<Example>, SplitReport) {
+pub fn split(
+    examples: Vec<Example>,
+    cfg: SplitConfig,
+    near: NearDupConfig,
+) -> (Vec<Example>, SplitReport) {
     let fams = assign_families(&examples, cfg);
     let mut examples = examples;
     for ex in &mut examples {
@@ -100,7 +112,10 @@ pub fn split(examples: Vec<Example>, cfg: SplitConfig, near: NearDupConfig) -> (
     let mut report = SplitReport::default();
     let mut keep = vec![true; examples.len()];
     // Held-out split first, then the splits that must give way to it.
-    for (held, others) in [(Split::Test, vec![Split::Dev, Split::Train]), (Split::Dev, vec![Split::Train])] {
+    for (held, others) in [
+        (Split::Test, vec![Split::Dev, Split::Train]),
+        (Split::Dev, vec![Split::Train]),
+    ] {
         let mut idx = NearDupIndex::new();
         let mut ids = Vec::new();
         for (i, ex) in examples.iter().enumerate() {
@@ -113,7 +128,9 @@ pub fn split(examples: Vec<Example>, cfg: SplitConfig, near: NearDupConfig) -> (
             if keep[i] && others.contains(&ex.split) {
                 if let Some(m) = idx.query(&ex.text, near) {
                     keep[i] = false;
-                    report.removed.push((ex.id.clone(), ex.split, ids[m.index].clone()));
+                    report
+                        .removed
+                        .push((ex.id.clone(), ex.split, ids[m.index].clone()));
                 }
             }
         }
@@ -127,14 +144,23 @@ pub fn split(examples: Vec<Example>, cfg: SplitConfig, near: NearDupConfig) -> (
         let key = (ex.split, crate::dedupe::dedupe_key(&ex.text));
         if let Some(first) = seen.get(&key) {
             keep[i] = false;
-            report.removed.push((ex.id.clone(), ex.split, first.clone()));
+            report
+                .removed
+                .push((ex.id.clone(), ex.split, first.clone()));
         } else {
             seen.insert(key, ex.id.clone());
         }
     }
-    let kept: Vec<Example> = examples.into_iter().zip(keep).filter_map(|(e, k)| k.then_some(e)).collect();
+    let kept: Vec<Example> = examples
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(e, k)| k.then_some(e))
+        .collect();
     for ex in &kept {
-        *report.counts.entry(ex.split.as_str().to_string()).or_default() += 1;
+        *report
+            .counts
+            .entry(ex.split.as_str().to_string())
+            .or_default() += 1;
     }
     (kept, report)
 }
@@ -180,7 +206,12 @@ mod tests {
             for b in 0..20 {
                 for k in 0..3 {
                     let id = format!("w{w}-b{b:02}-{k}");
-                    v.push(ex(&id, &format!("w{w}-b{b:02}"), &random_text((w * 1000 + b * 10 + k) as u64), Source::Handwritten));
+                    v.push(ex(
+                        &id,
+                        &format!("w{w}-b{b:02}"),
+                        &random_text((w * 1000 + b * 10 + k) as u64),
+                        Source::Handwritten,
+                    ));
                 }
             }
         }
@@ -200,14 +231,26 @@ mod tests {
         for w in 1..=3 {
             let p = format!("w{w}-");
             for s in [Split::Test, Split::Dev, Split::Train] {
-                assert!(out.iter().any(|e| e.family.starts_with(&p) && e.split == s), "w{w} lacks {s}");
+                assert!(
+                    out.iter().any(|e| e.family.starts_with(&p) && e.split == s),
+                    "w{w} lacks {s}"
+                );
             }
         }
-        assert_eq!(out.iter().find(|e| e.id == "g1").map(|e| e.split), Some(Split::Train));
+        assert_eq!(
+            out.iter().find(|e| e.id == "g1").map(|e| e.split),
+            Some(Split::Train)
+        );
         assert_eq!(report.counts.values().sum::<usize>(), out.len());
         // 20 families a group: 3 test (0.17), 3 dev (0.14) per group.
-        assert_eq!(out.iter().filter(|e| e.split == Split::Test).count(), 3 * 3 * 3);
-        assert_eq!(out.iter().filter(|e| e.split == Split::Dev).count(), 3 * 3 * 3);
+        assert_eq!(
+            out.iter().filter(|e| e.split == Split::Test).count(),
+            3 * 3 * 3
+        );
+        assert_eq!(
+            out.iter().filter(|e| e.split == Split::Dev).count(),
+            3 * 3 * 3
+        );
     }
 
     #[test]
@@ -215,7 +258,13 @@ mod tests {
         let a = assign_families(&pool(), SplitConfig::default());
         let b = assign_families(&pool(), SplitConfig::default());
         assert_eq!(a, b);
-        let c = assign_families(&pool(), SplitConfig { seed: 7, ..SplitConfig::default() });
+        let c = assign_families(
+            &pool(),
+            SplitConfig {
+                seed: 7,
+                ..SplitConfig::default()
+            },
+        );
         assert_ne!(a, c);
     }
 
@@ -223,12 +272,26 @@ mod tests {
     fn train_near_duplicate_of_test_is_removed_not_the_test_item() {
         let mut v = pool();
         let fams = assign_families(&v, SplitConfig::default());
-        let test_fam = fams.iter().find(|(_, s)| **s == Split::Test).map(|(f, _)| f.clone()).unwrap();
+        let test_fam = fams
+            .iter()
+            .find(|(_, s)| **s == Split::Test)
+            .map(|(f, _)| f.clone())
+            .unwrap();
         let test_ex = v.iter().find(|e| e.family == test_fam).cloned().unwrap();
-        v.push(ex("copy", "gen:x", &format!("{}！", test_ex.text), Source::Generated));
+        v.push(ex(
+            "copy",
+            "gen:x",
+            &format!("{}！", test_ex.text),
+            Source::Generated,
+        ));
         let (out, report) = split(v, SplitConfig::default(), NearDupConfig::default());
         assert!(out.iter().any(|e| e.id == test_ex.id));
         assert!(!out.iter().any(|e| e.id == "copy"));
-        assert!(report.removed.iter().any(|(id, s, other)| id == "copy" && *s == Split::Train && *other == test_ex.id));
+        assert!(
+            report
+                .removed
+                .iter()
+                .any(|(id, s, other)| id == "copy" && *s == Split::Train && *other == test_ex.id)
+        );
     }
 }

@@ -94,7 +94,11 @@ pub fn compute(examples: &[Example], tax: &Taxonomy) -> Stats {
         bump(&mut s.source, ex.source.as_str(), ex.split);
         bump(&mut s.kind, ex.effective_kind().as_str(), ex.split);
         bump(&mut s.channel, ex.channel.as_str(), ex.split);
-        bump(&mut s.product, ex.product.as_deref().unwrap_or("none"), ex.split);
+        bump(
+            &mut s.product,
+            ex.product.as_deref().unwrap_or("none"),
+            ex.split,
+        );
         for l in &ex.labels {
             bump(&mut s.label, l, ex.split);
         }
@@ -114,7 +118,10 @@ pub fn compute(examples: &[Example], tax: &Taxonomy) -> Stats {
                     pos += 1;
                     evasive += usize::from(!ex.evasion.is_empty());
                     for l in &ex.labels {
-                        *s.handwritten.positives_per_label.entry(l.clone()).or_default() += 1;
+                        *s.handwritten
+                            .positives_per_label
+                            .entry(l.clone())
+                            .or_default() += 1;
                     }
                 }
                 Kind::HardNegative => {
@@ -139,7 +146,10 @@ fn render_table(out: &mut String, title: &str, t: &Table) {
     let _ = writeln!(out, "| {title} | {} |", cols.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(cols.len()));
     for (row, counts) in t {
-        let cells: Vec<String> = cols.iter().map(|c| counts.get(*c).copied().unwrap_or(0).to_string()).collect();
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|c| counts.get(*c).copied().unwrap_or(0).to_string())
+            .collect();
         let _ = writeln!(out, "| {row} | {} |", cells.join(" | "));
     }
 }
@@ -152,8 +162,17 @@ impl Stats {
         let _ = writeln!(out, "### Hand-written core\n");
         let _ = writeln!(out, "- examples: {}", h.examples);
         let _ = writeln!(out, "- livestream share: {:.1}%", 100.0 * h.livestream);
-        let _ = writeln!(out, "- negatives: {:.1}% (hard: {:.1}% of negatives)", 100.0 * h.negatives, 100.0 * h.hard_of_negatives);
-        let _ = writeln!(out, "- positives with evasive spelling: {:.1}%", 100.0 * h.evasive_of_positives);
+        let _ = writeln!(
+            out,
+            "- negatives: {:.1}% (hard: {:.1}% of negatives)",
+            100.0 * h.negatives,
+            100.0 * h.hard_of_negatives
+        );
+        let _ = writeln!(
+            out,
+            "- positives with evasive spelling: {:.1}%",
+            100.0 * h.evasive_of_positives
+        );
         let min = h.positives_per_label.values().min().copied().unwrap_or(0);
         let _ = writeln!(out, "- fewest hand-written positives for one label: {min}");
         render_table(&mut out, "source", &self.source);
@@ -172,14 +191,28 @@ mod tests {
     use super::*;
     use crate::example::Span;
 
-    fn ex(split: Split, channel: Channel, labels: &[&str], kind: Kind, evasion: &[&str]) -> Example {
+    fn ex(
+        split: Split,
+        channel: Channel,
+        labels: &[&str],
+        kind: Kind,
+        evasion: &[&str],
+    ) -> Example {
         Example {
             id: String::new(),
             text: "x".into(),
             channel,
             labels: labels.iter().map(|s| s.to_string()).collect(),
             product: None,
-            spans: labels.iter().map(|l| Span { label: l.to_string(), char_start: 0, char_end: 1, text: "x".into() }).collect(),
+            spans: labels
+                .iter()
+                .map(|l| Span {
+                    label: l.to_string(),
+                    char_start: 0,
+                    char_end: 1,
+                    text: "x".into(),
+                })
+                .collect(),
             source: Source::Handwritten,
             family: "f".into(),
             split,
@@ -192,9 +225,27 @@ mod tests {
     #[test]
     fn counts_and_shares_match_a_hand_count() {
         let data = vec![
-            ex(Split::Train, Channel::Livestream, &["cure_claim", "efficacy_guarantee"], Kind::Positive, &["pinyin"]),
-            ex(Split::Test, Channel::Post, &["cure_claim"], Kind::Positive, &[]),
-            ex(Split::Train, Channel::Livestream, &[], Kind::HardNegative, &[]),
+            ex(
+                Split::Train,
+                Channel::Livestream,
+                &["cure_claim", "efficacy_guarantee"],
+                Kind::Positive,
+                &["pinyin"],
+            ),
+            ex(
+                Split::Test,
+                Channel::Post,
+                &["cure_claim"],
+                Kind::Positive,
+                &[],
+            ),
+            ex(
+                Split::Train,
+                Channel::Livestream,
+                &[],
+                Kind::HardNegative,
+                &[],
+            ),
             ex(Split::Dev, Channel::Comment, &[], Kind::EasyNegative, &[]),
         ];
         let s = compute(&data, &Taxonomy::builtin());

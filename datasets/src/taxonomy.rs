@@ -117,19 +117,30 @@ impl Taxonomy {
         self.product_index.clear();
         for (i, l) in self.labels.iter().enumerate() {
             if !(0.0..=1.0).contains(&l.threshold) {
-                return Err(DatasetError::Taxonomy(format!("label {} threshold {} outside [0,1]", l.id, l.threshold)));
+                return Err(DatasetError::Taxonomy(format!(
+                    "label {} threshold {} outside [0,1]",
+                    l.id, l.threshold
+                )));
             }
             if self.label_index.insert(l.id.clone(), i).is_some() {
-                return Err(DatasetError::Taxonomy(format!("duplicate label id {}", l.id)));
+                return Err(DatasetError::Taxonomy(format!(
+                    "duplicate label id {}",
+                    l.id
+                )));
             }
         }
         for (i, p) in self.products.iter().enumerate() {
             if self.product_index.insert(p.id.clone(), i).is_some() {
-                return Err(DatasetError::Taxonomy(format!("duplicate product id {}", p.id)));
+                return Err(DatasetError::Taxonomy(format!(
+                    "duplicate product id {}",
+                    p.id
+                )));
             }
         }
         if self.labels.is_empty() || self.products.is_empty() {
-            return Err(DatasetError::Taxonomy("labels and products must not be empty".into()));
+            return Err(DatasetError::Taxonomy(
+                "labels and products must not be empty".into(),
+            ));
         }
         Ok(())
     }

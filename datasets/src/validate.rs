@@ -5,9 +5,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::dedupe::{NearDupConfig, NearDupIndex};
+use crate::error::Result;
 use crate::example::{Example, Kind, Source, Split, read_jsonl};
 use crate::taxonomy::Taxonomy;
-use crate::error::Result;
 
 /// One problem found, located by file, line and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,14 @@ pub struct Issue {
 
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: field `{}`: {}", self.path.display(), self.line, self.field, self.message)
+        write!(
+            f,
+            "{}:{}: field `{}`: {}",
+            self.path.display(),
+            self.line,
+            self.field,
+            self.message
+        )
     }
 }
 
@@ -57,24 +64,49 @@ pub fn check_example(ex: &Example, tax: &Taxonomy) -> Vec<(&'static str, String)
     let n_chars = ex.char_len();
     for (i, s) in ex.spans.iter().enumerate() {
         if !ex.labels.contains(&s.label) {
-            out.push(("spans", format!("span {i} has label `{}` that is not in labels", s.label)));
+            out.push((
+                "spans",
+                format!("span {i} has label `{}` that is not in labels", s.label),
+            ));
         }
         if s.char_start >= s.char_end || s.char_end > n_chars {
-            out.push(("spans", format!("span {i} [{}, {}) out of bounds for a text of {n_chars} chars", s.char_start, s.char_end)));
+            out.push((
+                "spans",
+                format!(
+                    "span {i} [{}, {}) out of bounds for a text of {n_chars} chars",
+                    s.char_start, s.char_end
+                ),
+            ));
             continue;
         }
-        let actual: String = ex.text.chars().skip(s.char_start).take(s.char_end - s.char_start).collect();
+        let actual: String = ex
+            .text
+            .chars()
+            .skip(s.char_start)
+            .take(s.char_end - s.char_start)
+            .collect();
         if actual != s.text {
-            out.push(("spans", format!("span {i} text {:?} does not match the text at [{}, {}): {actual:?}", s.text, s.char_start, s.char_end)));
+            out.push((
+                "spans",
+                format!(
+                    "span {i} text {:?} does not match the text at [{}, {}): {actual:?}",
+                    s.text, s.char_start, s.char_end
+                ),
+            ));
         }
     }
     for l in &ex.labels {
         if !ex.spans.iter().any(|s| &s.label == l) {
-            out.push(("spans", format!("positive label `{l}` has no evidence span")));
+            out.push((
+                "spans",
+                format!("positive label `{l}` has no evidence span"),
+            ));
         }
     }
     match ex.kind {
-        Some(Kind::Positive) if ex.labels.is_empty() => out.push(("kind", "positive without labels".into())),
+        Some(Kind::Positive) if ex.labels.is_empty() => {
+            out.push(("kind", "positive without labels".into()))
+        }
         Some(Kind::HardNegative | Kind::EasyNegative) if !ex.labels.is_empty() => {
             out.push(("kind", "negative with labels".into()))
         }
@@ -101,21 +133,37 @@ pub fn check_example(ex: &Example, tax: &Taxonomy) -> Vec<(&'static str, String)
 /// Validate files together: every line, duplicate ids across files, families in two splits,
 /// and near-duplicates across splits. Returns the issues found (empty = valid) and the number of
 /// examples read.
-pub fn validate_files(paths: &[&Path], tax: &Taxonomy, near: NearDupConfig) -> Result<(Vec<Issue>, usize)> {
+pub fn validate_files(
+    paths: &[&Path],
+    tax: &Taxonomy,
+    near: NearDupConfig,
+) -> Result<(Vec<Issue>, usize)> {
     let mut issues = Vec::new();
     let mut all: Vec<(PathBuf, usize, Example)> = Vec::new();
     for path in paths {
         let read = read_jsonl(path)?;
         for bad in read.bad {
             let (field, message) = match &bad.error {
-                crate::DatasetError::Line { field, message, .. } => (field.clone(), message.clone()),
+                crate::DatasetError::Line { field, message, .. } => {
+                    (field.clone(), message.clone())
+                }
                 other => ("-".to_string(), other.to_string()),
             };
-            issues.push(Issue { path: path.to_path_buf(), line: bad.line, field, message });
+            issues.push(Issue {
+                path: path.to_path_buf(),
+                line: bad.line,
+                field,
+                message,
+            });
         }
         for (line, ex) in read.examples {
             for (field, message) in check_example(&ex, tax) {
-                issues.push(Issue { path: path.to_path_buf(), line, field: field.into(), message });
+                issues.push(Issue {
+                    path: path.to_path_buf(),
+                    line,
+                    field: field.into(),
+                    message,
+                });
             }
             all.push((path.to_path_buf(), line, ex));
         }
@@ -137,7 +185,12 @@ pub fn validate_files(paths: &[&Path], tax: &Taxonomy, near: NearDupConfig) -> R
                     path: path.clone(),
                     line: *line,
                     field: "split".into(),
-                    message: format!("family `{}` is in {} here but in {s} at {}:{l0}", ex.family, ex.split, p0.display()),
+                    message: format!(
+                        "family `{}` is in {} here but in {s} at {}:{l0}",
+                        ex.family,
+                        ex.split,
+                        p0.display()
+                    ),
                 }),
                 Some(_) => {}
                 None => {
@@ -147,7 +200,10 @@ pub fn validate_files(paths: &[&Path], tax: &Taxonomy, near: NearDupConfig) -> R
         }
     }
     // Cross-split near-duplicates: index test, query dev and train; index dev, query train.
-    for (held, others) in [(Split::Test, [Split::Dev, Split::Train].as_slice()), (Split::Dev, [Split::Train].as_slice())] {
+    for (held, others) in [
+        (Split::Test, [Split::Dev, Split::Train].as_slice()),
+        (Split::Dev, [Split::Train].as_slice()),
+    ] {
         let mut idx = NearDupIndex::new();
         let mut who = Vec::new();
         for (path, line, ex) in all.iter().filter(|(_, _, e)| e.split == held) {
@@ -184,7 +240,12 @@ mod tests {
             channel: Channel::Livestream,
             labels: vec!["cure_claim".into()],
             product: Some("myopia_vision".into()),
-            spans: vec![Span { label: "cure_claim".into(), char_start: 14, char_end: 16, text: "摘镜".into() }],
+            spans: vec![Span {
+                label: "cure_claim".into(),
+                char_start: 14,
+                char_end: 16,
+                text: "摘镜".into(),
+            }],
             source: Source::Handwritten,
             family: "w1-b01".into(),
             split: Split::Train,
@@ -203,22 +264,62 @@ mod tests {
     fn each_defect_is_reported_on_its_field() {
         let tax = Taxonomy::builtin();
         let cases: Vec<(Box<dyn Fn(&mut Example)>, &str, &str)> = vec![
-            (Box::new(|e| e.labels.push("cures_all".into())), "labels", "unknown label"),
-            (Box::new(|e| e.product = Some("rocket".into())), "product", "unknown product"),
-            (Box::new(|e| e.spans[0].char_end = 17), "spans", "out of bounds"),
-            (Box::new(|e| e.spans[0].text = "摘眼".into()), "spans", "does not match"),
+            (
+                Box::new(|e| e.labels.push("cures_all".into())),
+                "labels",
+                "unknown label",
+            ),
+            (
+                Box::new(|e| e.product = Some("rocket".into())),
+                "product",
+                "unknown product",
+            ),
+            (
+                Box::new(|e| e.spans[0].char_end = 17),
+                "spans",
+                "out of bounds",
+            ),
+            (
+                Box::new(|e| e.spans[0].text = "摘眼".into()),
+                "spans",
+                "does not match",
+            ),
             (Box::new(|e| e.spans.clear()), "spans", "no evidence span"),
-            (Box::new(|e| e.labels.clear()), "kind", "positive without labels"),
-            (Box::new(|e| e.neg_type = Some("debunk".into())), "neg_type", "positive"),
-            (Box::new(|e| e.evasion.push("telepathy".into())), "evasion", "unknown evasion"),
-            (Box::new(|e| { e.source = Source::Generated; e.split = Split::Test; }), "split", "generated"),
+            (
+                Box::new(|e| e.labels.clear()),
+                "kind",
+                "positive without labels",
+            ),
+            (
+                Box::new(|e| e.neg_type = Some("debunk".into())),
+                "neg_type",
+                "positive",
+            ),
+            (
+                Box::new(|e| e.evasion.push("telepathy".into())),
+                "evasion",
+                "unknown evasion",
+            ),
+            (
+                Box::new(|e| {
+                    e.source = Source::Generated;
+                    e.split = Split::Test;
+                }),
+                "split",
+                "generated",
+            ),
             (Box::new(|e| e.text = "  ".into()), "text", "empty"),
         ];
         for (mutate, field, needle) in cases {
             let mut e = good();
             mutate(&mut e);
             let issues = check_example(&e, &tax);
-            assert!(issues.iter().any(|(f, m)| *f == field && m.contains(needle)), "{field}/{needle}: {issues:?}");
+            assert!(
+                issues
+                    .iter()
+                    .any(|(f, m)| *f == field && m.contains(needle)),
+                "{field}/{needle}: {issues:?}"
+            );
         }
     }
 
@@ -226,7 +327,12 @@ mod tests {
     fn span_at_string_end_with_emoji_is_valid() {
         let mut e = good();
         e.text = "摘✨镜".into();
-        e.spans = vec![Span { label: "cure_claim".into(), char_start: 0, char_end: 3, text: "摘✨镜".into() }];
+        e.spans = vec![Span {
+            label: "cure_claim".into(),
+            char_start: 0,
+            char_end: 3,
+            text: "摘✨镜".into(),
+        }];
         e.evasion = vec!["emoji_insert".into()];
         assert_eq!(check_example(&e, &Taxonomy::builtin()), vec![]);
     }
@@ -252,15 +358,26 @@ mod tests {
         let mut text = std::fs::read_to_string(&a).unwrap();
         text.push_str("not json\n");
         std::fs::write(&a, text).unwrap();
-        let (issues, n) = validate_files(&[a.as_path()], &Taxonomy::builtin(), NearDupConfig::default()).unwrap();
+        let (issues, n) = validate_files(
+            &[a.as_path()],
+            &Taxonomy::builtin(),
+            NearDupConfig::default(),
+        )
+        .unwrap();
         assert_eq!(n, 3);
         let has = |line: usize, field: &str, needle: &str| {
-            issues.iter().any(|i| i.line == line && i.field == field && i.message.contains(needle))
+            issues
+                .iter()
+                .any(|i| i.line == line && i.field == field && i.message.contains(needle))
         };
         assert!(has(3, "id", "duplicate id `a1`"), "{issues:?}");
         assert!(has(2, "split", "family `w1-b01`"), "{issues:?}");
         assert!(has(2, "text", "near-duplicate"), "{issues:?}");
         assert!(has(4, "-", "not a JSON object"), "{issues:?}");
-        assert!(issues.iter().all(|i| i.to_string().starts_with(&a.display().to_string())));
+        assert!(
+            issues
+                .iter()
+                .all(|i| i.to_string().starts_with(&a.display().to_string()))
+        );
     }
 }

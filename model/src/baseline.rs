@@ -13,6 +13,9 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use std::path::Path;
+
+use crate::error::{ModelError, Result};
 use crate::normalize::Normalizer;
 
 /// The keyword baseline.
@@ -57,7 +60,10 @@ impl KeywordMatcher {
                 ws
             })
             .collect();
-        Self { normalizer, triggers }
+        Self {
+            normalizer,
+            triggers,
+        }
     }
 
     /// Every trigger occurrence (first per trigger), with original offsets.
@@ -71,7 +77,12 @@ impl KeywordMatcher {
                     let s = ntext[..b].chars().count();
                     let e = s + w.chars().count();
                     if let Some((cs, ce)) = norm.original_range(s, e) {
-                        out.push(KeywordHit { label, trigger: w.clone(), char_start: cs, char_end: ce });
+                        out.push(KeywordHit {
+                            label,
+                            trigger: w.clone(),
+                            char_start: cs,
+                            char_end: ce,
+                        });
                     }
                 }
             }
@@ -134,7 +145,12 @@ pub struct LinearConfig {
 
 impl Default for LinearConfig {
     fn default() -> Self {
-        Self { seed: 7, epochs: 5, lr: 0.2, l2: 1e-6 }
+        Self {
+            seed: 7,
+            epochs: 5,
+            lr: 0.2,
+            l2: 1e-6,
+        }
     }
 }
 
@@ -144,7 +160,12 @@ fn sigmoid(x: f32) -> f32 {
 
 impl LinearModel {
     /// Train on examples (labels in taxonomy order).
-    pub fn train(examples: &[&Example], normalizer: &Normalizer, tax: &Taxonomy, cfg: LinearConfig) -> Self {
+    pub fn train(
+        examples: &[&Example],
+        normalizer: &Normalizer,
+        tax: &Taxonomy,
+        cfg: LinearConfig,
+    ) -> Self {
         let nl = tax.labels.len();
         let feats: Vec<(Vec<u32>, Vec<bool>)> = examples
             .iter()
@@ -169,7 +190,8 @@ impl LinearModel {
                 let (f, y) = &feats[i];
                 let scale = 1.0 / (f.len().max(1) as f32).sqrt();
                 for (l, w) in weights.iter_mut().enumerate() {
-                    let z: f32 = f.iter().map(|&b| w[b as usize]).sum::<f32>() * scale + w[LINEAR_BUCKETS];
+                    let z: f32 =
+                        f.iter().map(|&b| w[b as usize]).sum::<f32>() * scale + w[LINEAR_BUCKETS];
                     let g = sigmoid(z) - if y[l] { 1.0 } else { 0.0 };
                     for &b in f {
                         let wb = &mut w[b as usize];
@@ -179,7 +201,10 @@ impl LinearModel {
                 }
             }
         }
-        Self { weights, thresholds: tax.labels.iter().map(|l| l.threshold).collect() }
+        Self {
+            weights,
+            thresholds: tax.labels.iter().map(|l| l.threshold).collect(),
+        }
     }
 
     /// Label probabilities (taxonomy order).
@@ -188,77 +213,90 @@ impl LinearModel {
         let scale = 1.0 / (f.len().max(1) as f32).sqrt();
         self.weights
             .iter()
-            .map(|w| sigmoid(f.iter().map(|&b| w[b as usize]).sum::<f32>() * scale + w[LINEAR_BUCKETS]))
+            .map(|w| {
+                sigmoid(f.iter().map(|&b| w[b as usize]).sum::<f32>() * scale + w[LINEAR_BUCKETS])
+            })
             .collect()
     }
 
-    /// Sparse form for storage: per label, (bucket, weight) pairs with |w| > 1e-4, plus bias.
-    pub fn to_sparse(&self) -> SparseLinear {
-        SparseLinear {
-            buckets: LINEAR_BUCKETS,
-            labels: self
-                .weights
-                .iter()
-                .map(|w| SparseRow {
-                    bias: w[LINEAR_BUCKETS],
-                    weights: w[..LINEAR_BUCKETS]
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, x)| x.abs() > 1e-4)
-                        .map(|(i, &x)| (i as u32, (x * 1e4).round() / 1e4))
-                        .collect(),
-                })
-                .collect(),
-            thresholds: self.thresholds.clone(),
-        }
+    /// Write into a bundle: weights as `linear.safetensors` (`[labels, buckets + 1]`, f32) and
+    /// thresholds as `linear.json`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let nl = self.weights.len();
+        let flat: Vec<f32> = self.weights.iter().flatten().copied().collect();
+        let t = candle_core::Tensor::from_vec(
+            flat,
+            (nl, LINEAR_BUCKETS + 1),
+            &candle_core::Device::Cpu,
+        )?;
+        let path = dir.join("linear.safetensors");
+        candle_core::safetensors::save(
+            &std::collections::HashMap::from([("weights".to_string(), t)]),
+            &path,
+        )?;
+        crate::bundle::write_json(
+            dir,
+            "linear.json",
+            &LinearMeta {
+                buckets: LINEAR_BUCKETS,
+                features: "char 1-3-grams of normalised text, FNV-1a".into(),
+                thresholds: self.thresholds.clone(),
+            },
+        )
     }
 
-    /// Back from the stored form.
-    pub fn from_sparse(s: &SparseLinear) -> Option<Self> {
-        if s.buckets != LINEAR_BUCKETS {
-            return None;
+    /// Read from a bundle.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let meta: LinearMeta = crate::bundle::read_json(dir, "linear.json")?;
+        if meta.buckets != LINEAR_BUCKETS {
+            return Err(ModelError::bundle(
+                dir,
+                format!(
+                    "linear model has {} buckets, this build uses {LINEAR_BUCKETS}",
+                    meta.buckets
+                ),
+            ));
         }
-        let weights = s
-            .labels
-            .iter()
-            .map(|r| {
-                let mut w = vec![0f32; LINEAR_BUCKETS + 1];
-                for &(i, x) in &r.weights {
-                    if let Some(slot) = w.get_mut(i as usize) {
-                        *slot = x;
-                    }
-                }
-                w[LINEAR_BUCKETS] = r.bias;
-                w
-            })
-            .collect();
-        Some(Self { weights, thresholds: s.thresholds.clone() })
+        let tensors = candle_core::safetensors::load(
+            dir.join("linear.safetensors"),
+            &candle_core::Device::Cpu,
+        )?;
+        let t = tensors
+            .get("weights")
+            .ok_or_else(|| ModelError::bundle(dir, "linear.safetensors has no `weights`"))?;
+        let weights = t.to_vec2::<f32>()?;
+        if weights.len() != meta.thresholds.len()
+            || weights.iter().any(|w| w.len() != LINEAR_BUCKETS + 1)
+        {
+            return Err(ModelError::bundle(
+                dir,
+                "linear.safetensors shape does not match linear.json",
+            ));
+        }
+        Ok(Self {
+            weights,
+            thresholds: meta.thresholds,
+        })
     }
 }
 
-/// linear.json.
+/// linear.json: how to read linear.safetensors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SparseLinear {
-    /// Number of hash buckets.
+pub struct LinearMeta {
+    /// Hash buckets.
     pub buckets: usize,
-    /// Per label.
-    pub labels: Vec<SparseRow>,
-    /// Per label thresholds (dev-tuned).
+    /// What the features are.
+    pub features: String,
+    /// Per-label thresholds (dev-tuned).
     pub thresholds: Vec<f32>,
-}
-
-/// One label's weights.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SparseRow {
-    /// Bias.
-    pub bias: f32,
-    /// (bucket, weight), rounded to 1e-4.
-    pub weights: Vec<(u32, f32)>,
 }
 
 /// Per-label trigger counts, for reports.
 pub fn trigger_counts(lex: &Lexicons) -> BTreeMap<String, usize> {
-    lex.triggers.iter().map(|(k, v)| (k.clone(), v.len())).collect()
+    lex.triggers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.len()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -267,7 +305,13 @@ mod tests {
     use qingwang_datasets::{Channel, Source, Split};
 
     fn lex() -> Lexicons {
-        Lexicons::from_texts("zhiyu\t治愈\tpinyin\n", "癒\t愈\n", r#"{"cure_claim": ["治愈", "摘镜"], "safety_assurance": ["无副作用"]}"#, "").unwrap()
+        Lexicons::from_texts(
+            "zhiyu\t治愈\tpinyin\n",
+            "癒\t愈\n",
+            r#"{"cure_claim": ["治愈", "摘镜"], "safety_assurance": ["无副作用"]}"#,
+            "",
+        )
+        .unwrap()
     }
 
     #[test]
@@ -279,7 +323,11 @@ mod tests {
         let cure = tax.label_index("cure_claim").unwrap();
         let safe = tax.label_index("safety_assurance").unwrap();
         let h = hits.iter().find(|h| h.label == cure).unwrap();
-        let quote: String = text.chars().skip(h.char_start).take(h.char_end - h.char_start).collect();
+        let quote: String = text
+            .chars()
+            .skip(h.char_start)
+            .take(h.char_end - h.char_start)
+            .collect();
         assert_eq!(quote, "治✨癒");
         let f = k.flags(text);
         assert!(f[cure] && f[safe]);
@@ -318,8 +366,13 @@ mod tests {
         let cure = tax.label_index("cure_claim").unwrap();
         assert!(m.probs("保证治愈近视", &n)[cure] > 0.7);
         assert!(m.probs("明天发货 包邮", &n)[cure] < 0.3);
-        let back = LinearModel::from_sparse(&m.to_sparse()).unwrap();
-        let (a, b) = (m.probs("治愈近视", &n)[cure], back.probs("治愈近视", &n)[cure]);
-        assert!((a - b).abs() < 1e-2, "{a} vs {b}");
+        let dir = tempfile::tempdir().unwrap();
+        m.save(dir.path()).unwrap();
+        let back = LinearModel::load(dir.path()).unwrap();
+        let (a, b) = (
+            m.probs("治愈近视", &n)[cure],
+            back.probs("治愈近视", &n)[cure],
+        );
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 }

@@ -24,7 +24,12 @@ use crate::network::NetConfig;
 /// Bundle format version this build reads and writes.
 pub const FORMAT: u32 = 1;
 /// Lexicon files copied into every bundle.
-pub const LEXICON_FILES: [&str; 4] = ["variants.tsv", "traditional.tsv", "triggers.json", "userdict.txt"];
+pub const LEXICON_FILES: [&str; 4] = [
+    "variants.tsv",
+    "traditional.tsv",
+    "triggers.json",
+    "userdict.txt",
+];
 
 /// config.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,7 +113,8 @@ pub fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, rel: &str) -> Resul
 
 /// Write a JSON file into the bundle (pretty, trailing newline).
 pub fn write_json<T: Serialize>(dir: &Path, rel: &str, value: &T) -> Result<()> {
-    let mut s = serde_json::to_string_pretty(value).map_err(|e| ModelError::json(dir.join(rel), e))?;
+    let mut s =
+        serde_json::to_string_pretty(value).map_err(|e| ModelError::json(dir.join(rel), e))?;
     s.push('\n');
     write(dir, rel, s.as_bytes())
 }
@@ -147,13 +153,25 @@ pub fn bundle_files(dir: &Path) -> Result<Vec<String>> {
 }
 
 /// Hash every file and write manifest.json; returns the manifest.
-pub fn write_manifest(dir: &Path, dataset_sha256: String, dataset_files: Vec<String>, training_command: String) -> Result<Manifest> {
+pub fn write_manifest(
+    dir: &Path,
+    dataset_sha256: String,
+    dataset_files: Vec<String>,
+    training_command: String,
+) -> Result<Manifest> {
     let mut files = BTreeMap::new();
     for rel in bundle_files(dir)? {
         files.insert(rel.clone(), sha256_hex(&read(dir, &rel)?));
     }
-    let version = hash_inputs(files.iter().map(|(k, v)| (k.as_str(), v.as_bytes())))[..12].to_string();
-    let m = Manifest { version, files, dataset_sha256, dataset_files, training_command };
+    let version =
+        hash_inputs(files.iter().map(|(k, v)| (k.as_str(), v.as_bytes())))[..12].to_string();
+    let m = Manifest {
+        version,
+        files,
+        dataset_sha256,
+        dataset_files,
+        training_command,
+    };
     write_json(dir, "manifest.json", &m)?;
     Ok(m)
 }
@@ -165,20 +183,62 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
     for (rel, want) in &m.files {
         let got = sha256_hex(&read(dir, rel)?);
         if &got != want {
-            return Err(ModelError::bundle(dir, format!("{rel}: sha256 {got} differs from the manifest's {want}")));
+            return Err(ModelError::bundle(
+                dir,
+                format!("{rel}: sha256 {got} differs from the manifest's {want}"),
+            ));
         }
     }
     for rel in bundle_files(dir)? {
         if !m.files.contains_key(&rel) {
-            return Err(ModelError::bundle(dir, format!("{rel} is not in the manifest")));
+            return Err(ModelError::bundle(
+                dir,
+                format!("{rel} is not in the manifest"),
+            ));
         }
     }
     Ok(m)
 }
 
+/// The repository files a default bundle's dataset hash covers, besides the data files: the
+/// taxonomy and the lexicons the bundle copies.
+pub const DATASET_SIDE_FILES: [&str; 5] = [
+    "datasets/taxonomy.json",
+    "datasets/lexicon/variants.tsv",
+    "datasets/lexicon/traditional.tsv",
+    "datasets/lexicon/triggers.json",
+    "datasets/lexicon/userdict.txt",
+];
+
+/// Hash of data files (paths relative to `root`, in order) plus [`DATASET_SIDE_FILES`].
+/// Returns the hash and the list of files it covers.
+pub fn dataset_fingerprint(root: &Path, data_files: &[String]) -> Result<(String, Vec<String>)> {
+    let mut files: Vec<String> = data_files.to_vec();
+    files.extend(DATASET_SIDE_FILES.iter().map(|s| s.to_string()));
+    let mut contents = Vec::new();
+    for f in &files {
+        let p = root.join(f);
+        contents.push(std::fs::read(&p).map_err(|e| ModelError::io(p, e))?);
+    }
+    let hash = hash_inputs(
+        files
+            .iter()
+            .map(String::as_str)
+            .zip(contents.iter().map(Vec::as_slice)),
+    );
+    Ok((hash, files))
+}
+
+/// The repository root (this crate lives in `<repo>/model`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// The committed default bundle's directory.
 pub fn default_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bundles").join("default")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("bundles")
+        .join("default")
 }
 
 #[cfg(test)]
@@ -200,7 +260,12 @@ mod tests {
         assert!(e.contains("lexicon/b.tsv: sha256"), "{e}");
         write(d, "lexicon/b.tsv", "治愈\n".as_bytes()).unwrap();
         write(d, "extra.txt", b"x").unwrap();
-        assert!(verify(d).unwrap_err().to_string().contains("extra.txt is not in the manifest"));
+        assert!(
+            verify(d)
+                .unwrap_err()
+                .to_string()
+                .contains("extra.txt is not in the manifest")
+        );
     }
 
     #[test]

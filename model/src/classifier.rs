@@ -154,7 +154,10 @@ pub fn check_text(text: &str, max_chars: usize) -> Result<(), InputError> {
     }
     let len = text.chars().count();
     if len > max_chars {
-        return Err(InputError::TooLong { len, max: max_chars });
+        return Err(InputError::TooLong {
+            len,
+            max: max_chars,
+        });
     }
     Ok(())
 }
@@ -175,7 +178,10 @@ pub struct Classifier {
 
 impl std::fmt::Debug for Classifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Classifier").field("dir", &self.dir).field("version", &self.version()).finish_non_exhaustive()
+        f.debug_struct("Classifier")
+            .field("dir", &self.dir)
+            .field("version", &self.version())
+            .finish_non_exhaustive()
     }
 }
 
@@ -192,18 +198,27 @@ impl Classifier {
     pub fn load_unverified(dir: &Path) -> Result<Self> {
         let config: BundleConfig = bundle::read_json(dir, "config.json")?;
         if config.format != bundle::FORMAT {
-            return Err(ModelError::bundle(dir, format!("format {} is not {}", config.format, bundle::FORMAT)));
+            return Err(ModelError::bundle(
+                dir,
+                format!("format {} is not {}", config.format, bundle::FORMAT),
+            ));
         }
         let tax = Taxonomy::builtin();
         let tax_labels: Vec<String> = tax.label_ids().map(String::from).collect();
         let tax_products: Vec<String> = tax.product_ids().map(String::from).collect();
         if config.labels != tax_labels || config.products != tax_products {
-            return Err(ModelError::bundle(dir, "labels or products differ from the taxonomy compiled into this build; retrain"));
+            return Err(ModelError::bundle(
+                dir,
+                "labels or products differ from the taxonomy compiled into this build; retrain",
+            ));
         }
         let lex = Lexicons::load_dir(&dir.join("lexicon"))?;
         let vocab = Vocab::load(&dir.join("tokenizer.json"), config.pinyin.clone())?;
         if vocab.len() != config.net.vocab_size || vocab.pinyin_len() != config.net.pinyin_size {
-            return Err(ModelError::bundle(dir, "tokenizer.json does not match config.json's vocabulary sizes"));
+            return Err(ModelError::bundle(
+                dir,
+                "tokenizer.json does not match config.json's vocabulary sizes",
+            ));
         }
         let encoder = Encoder::new(&lex, vocab)?;
         let device = Device::Cpu;
@@ -211,21 +226,47 @@ impl Classifier {
         let tensors = candle_core::safetensors::load(&path, &device)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let net = ClaimNet::new(&config.net, vb)?;
-        let thresholds_file: Option<Thresholds> =
-            if dir.join("thresholds.json").exists() { Some(bundle::read_json(dir, "thresholds.json")?) } else { None };
-        let block = thresholds_file.as_ref().map_or(tax.verdict.block, |t| t.block);
+        let thresholds_file: Option<Thresholds> = if dir.join("thresholds.json").exists() {
+            Some(bundle::read_json(dir, "thresholds.json")?)
+        } else {
+            None
+        };
+        let block = thresholds_file
+            .as_ref()
+            .map_or(tax.verdict.block, |t| t.block);
         let thresholds: Vec<f32> = tax
             .labels
             .iter()
-            .map(|l| thresholds_file.as_ref().and_then(|t| t.labels.get(&l.id).copied()).unwrap_or(l.threshold))
+            .map(|l| {
+                thresholds_file
+                    .as_ref()
+                    .and_then(|t| t.labels.get(&l.id).copied())
+                    .unwrap_or(l.threshold)
+            })
             .collect();
         let labels = tax
             .labels
             .iter()
             .zip(&thresholds)
-            .map(|(l, &t)| LabelInfo { id: l.id.clone(), zh: l.zh.clone(), legal_basis: l.legal_basis.clone(), threshold: t })
+            .map(|(l, &t)| LabelInfo {
+                id: l.id.clone(),
+                zh: l.zh.clone(),
+                legal_basis: l.legal_basis.clone(),
+                threshold: t,
+            })
             .collect();
-        Ok(Self { dir: dir.to_path_buf(), config, manifest: None, net, encoder, thresholds, block, labels, max_text_chars: DEFAULT_MAX_TEXT_CHARS, device })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config,
+            manifest: None,
+            net,
+            encoder,
+            thresholds,
+            block,
+            labels,
+            max_text_chars: DEFAULT_MAX_TEXT_CHARS,
+            device,
+        })
     }
 
     /// Set the longest text accepted (chars).
@@ -241,7 +282,9 @@ impl Classifier {
 
     /// The bundle version (manifest hash), or `unversioned` during training.
     pub fn version(&self) -> &str {
-        self.manifest.as_ref().map_or("unversioned", |m| m.version.as_str())
+        self.manifest
+            .as_ref()
+            .map_or("unversioned", |m| m.version.as_str())
     }
 
     /// The bundle directory.
@@ -287,7 +330,12 @@ impl Classifier {
             .into_iter()
             .map(|e| {
                 let n = e.len();
-                Scored { encoded: e, label_probs: vec![0.0; nl], product_probs: vec![0.0; np], token_probs: vec![vec![0.0; n]; nl] }
+                Scored {
+                    encoded: e,
+                    label_probs: vec![0.0; nl],
+                    product_probs: vec![0.0; np],
+                    token_probs: vec![vec![0.0; n]; nl],
+                }
             })
             .collect();
         // All windows of all texts, shortest first so batches pad little.
@@ -357,9 +405,21 @@ impl Classifier {
     /// Classify texts; one result per text, in order. Invalid texts get their own error and do
     /// not stop the others. Unknown labels in `opts` are ignored here (check them first with
     /// [`Self::check_options`]).
-    pub fn classify(&self, texts: &[&str], opts: &ClassifyOptions) -> Result<(Vec<Result<Prediction, InputError>>, StageTimings)> {
-        let checks: Vec<Result<(), InputError>> = texts.iter().map(|t| check_text(t, self.max_text_chars)).collect();
-        let valid: Vec<&str> = texts.iter().zip(&checks).filter(|(_, c)| c.is_ok()).map(|(t, _)| *t).collect();
+    pub fn classify(
+        &self,
+        texts: &[&str],
+        opts: &ClassifyOptions,
+    ) -> Result<(Vec<Result<Prediction, InputError>>, StageTimings)> {
+        let checks: Vec<Result<(), InputError>> = texts
+            .iter()
+            .map(|t| check_text(t, self.max_text_chars))
+            .collect();
+        let valid: Vec<&str> = texts
+            .iter()
+            .zip(&checks)
+            .filter(|(_, c)| c.is_ok())
+            .map(|(t, _)| *t)
+            .collect();
         let (scored, mut timings) = self.score(&valid)?;
         let t = Instant::now();
         let mut scored = scored.into_iter();
@@ -368,7 +428,9 @@ impl Classifier {
             match check {
                 Err(e) => out.push(Err(e)),
                 Ok(()) => {
-                    let s = scored.next().ok_or_else(|| ModelError::Train("internal: scored fewer texts than given".into()))?;
+                    let s = scored.next().ok_or_else(|| {
+                        ModelError::Train("internal: scored fewer texts than given".into())
+                    })?;
                     out.push(Ok(self.decide(text, &s, opts)));
                 }
             }
@@ -379,7 +441,11 @@ impl Classifier {
 
     /// Turn raw scores into a prediction.
     pub fn decide(&self, text: &str, s: &Scored, opts: &ClassifyOptions) -> Prediction {
-        let wanted = |id: &str| opts.labels.as_ref().is_none_or(|ls| ls.iter().any(|l| l == id));
+        let wanted = |id: &str| {
+            opts.labels
+                .as_ref()
+                .is_none_or(|ls| ls.iter().any(|l| l == id))
+        };
         let mut labels = Vec::new();
         let mut score = 0f32;
         let mut flagged = Vec::new();
@@ -389,9 +455,17 @@ impl Classifier {
             }
             let p = s.label_probs[i];
             score = score.max(p);
-            let th = opts.thresholds.get(&info.id).copied().unwrap_or(self.thresholds[i]);
+            let th = opts
+                .thresholds
+                .get(&info.id)
+                .copied()
+                .unwrap_or(self.thresholds[i]);
             if p >= th {
-                labels.push(LabelScore { id: info.id.clone(), score: p, legal_basis: info.legal_basis.clone() });
+                labels.push(LabelScore {
+                    id: info.id.clone(),
+                    score: p,
+                    legal_basis: info.legal_basis.clone(),
+                });
                 flagged.push(i);
             }
         }
@@ -408,7 +482,9 @@ impl Classifier {
         let mut spans = Vec::new();
         for &i in &flagged {
             for (a, b) in evidence_runs(&s.token_probs[i], self.config.span_threshold) {
-                let Some((cs, ce)) = s.encoded.norm.original_range(a, b) else { continue };
+                let Some((cs, ce)) = s.encoded.norm.original_range(a, b) else {
+                    continue;
+                };
                 // Trim whitespace at the ends of the quote.
                 let (mut cs, mut ce) = (cs, ce.min(original.len()));
                 while cs < ce && original[cs].is_whitespace() {
@@ -417,10 +493,14 @@ impl Classifier {
                 while ce > cs && original[ce - 1].is_whitespace() {
                     ce -= 1;
                 }
-                let Some(o) = table.span(cs, ce) else { continue };
+                let Some(o) = table.span(cs, ce) else {
+                    continue;
+                };
                 let quote: String = original[cs..ce].iter().collect();
                 let label = self.labels[i].id.clone();
-                if !spans.iter().any(|x: &EvidenceSpan| x.label == label && x.char_start == cs && x.char_end == ce) {
+                if !spans.iter().any(|x: &EvidenceSpan| {
+                    x.label == label && x.char_start == cs && x.char_end == ce
+                }) {
                     spans.push(EvidenceSpan {
                         label,
                         text: quote,
@@ -434,16 +514,38 @@ impl Classifier {
                 }
             }
         }
-        spans.sort_by(|a, b| a.char_start.cmp(&b.char_start).then_with(|| a.label.cmp(&b.label)));
+        spans.sort_by(|a, b| {
+            a.char_start
+                .cmp(&b.char_start)
+                .then_with(|| a.label.cmp(&b.label))
+        });
         let product = s
             .product_probs
             .iter()
             .enumerate()
             .max_by(|a, b| a.1.total_cmp(b.1))
             .filter(|(i, _)| *i > 0)
-            .map(|(i, &p)| ProductScore { id: self.config.products[i - 1].clone(), score: p });
-        let scores = opts.explain.then(|| self.labels.iter().zip(&s.label_probs).map(|(l, &p)| (l.id.clone(), p)).collect());
-        Prediction { violation: !labels.is_empty(), verdict, score, labels, product, spans, scores, model: self.version().to_string() }
+            .map(|(i, &p)| ProductScore {
+                id: self.config.products[i - 1].clone(),
+                score: p,
+            });
+        let scores = opts.explain.then(|| {
+            self.labels
+                .iter()
+                .zip(&s.label_probs)
+                .map(|(l, &p)| (l.id.clone(), p))
+                .collect()
+        });
+        Prediction {
+            violation: !labels.is_empty(),
+            verdict,
+            score,
+            labels,
+            product,
+            spans,
+            scores,
+            model: self.version().to_string(),
+        }
     }
 }
 
@@ -481,7 +583,10 @@ mod tests {
 
     #[test]
     fn evidence_runs_merge_close_positions_and_fall_back_to_the_peak() {
-        assert_eq!(evidence_runs(&[0.1, 0.9, 0.8, 0.2, 0.7, 0.1, 0.1, 0.1, 0.6], 0.5), vec![(1, 5), (8, 9)]);
+        assert_eq!(
+            evidence_runs(&[0.1, 0.9, 0.8, 0.2, 0.7, 0.1, 0.1, 0.1, 0.6], 0.5),
+            vec![(1, 5), (8, 9)]
+        );
         assert_eq!(evidence_runs(&[0.1, 0.3, 0.4, 0.1], 0.5), vec![(1, 3)]);
         assert!(evidence_runs(&[], 0.5).is_empty());
         assert_eq!(evidence_runs(&[0.9], 0.5), vec![(0, 1)]);
@@ -490,7 +595,10 @@ mod tests {
     #[test]
     fn check_text_rejects_empty_and_too_long() {
         assert_eq!(check_text("  \n", 10), Err(InputError::EmptyText));
-        assert_eq!(check_text("治愈治愈治愈", 5), Err(InputError::TooLong { len: 6, max: 5 }));
+        assert_eq!(
+            check_text("治愈治愈治愈", 5),
+            Err(InputError::TooLong { len: 6, max: 5 })
+        );
         assert!(check_text("👀治愈", 3).is_ok());
     }
 }

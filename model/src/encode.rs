@@ -65,7 +65,9 @@ pub struct Encoder {
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encoder").field("vocab_len", &self.vocab.len()).finish_non_exhaustive()
+        f.debug_struct("Encoder")
+            .field("vocab_len", &self.vocab.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,7 +81,11 @@ pub fn jieba_with(userdict: &str) -> Result<Jieba> {
 impl Encoder {
     /// Build from lexicons (normalisation tables and jieba user dictionary) and a vocabulary.
     pub fn new(lex: &Lexicons, vocab: Vocab) -> Result<Self> {
-        Ok(Self { normalizer: Normalizer::new(lex), jieba: jieba_with(&lex.userdict)?, vocab })
+        Ok(Self {
+            normalizer: Normalizer::new(lex),
+            jieba: jieba_with(&lex.userdict)?,
+            vocab,
+        })
     }
 
     /// The normaliser.
@@ -94,7 +100,11 @@ impl Encoder {
 
     /// The jieba words of a normalised text with their char ranges.
     pub fn words<'a>(&self, text: &'a str) -> Vec<(&'a str, usize, usize)> {
-        self.jieba.cut(text, true).into_iter().map(|t| (t.word, t.start, t.end)).collect()
+        self.jieba
+            .cut(text, true)
+            .into_iter()
+            .map(|t| (t.word, t.start, t.end))
+            .collect()
     }
 
     /// Encode one text.
@@ -102,7 +112,11 @@ impl Encoder {
         let norm = self.normalizer.normalize(text);
         let ntext = norm.text();
         let char_ids = norm.chars.iter().map(|&c| self.vocab.char_id(c)).collect();
-        let pinyin_ids = norm.chars.iter().map(|&c| self.vocab.pinyin_id(c)).collect();
+        let pinyin_ids = norm
+            .chars
+            .iter()
+            .map(|&c| self.vocab.pinyin_id(c))
+            .collect();
         let mut word_ids = vec![crate::vocab::NOWORD; norm.chars.len()];
         for (w, s, e) in self.words(&ntext) {
             let id = self.vocab.word_id(w);
@@ -110,7 +124,12 @@ impl Encoder {
                 word_ids[s..e].iter_mut().for_each(|x| *x = id);
             }
         }
-        Encoded { norm, char_ids, word_ids, pinyin_ids }
+        Encoded {
+            norm,
+            char_ids,
+            word_ids,
+            pinyin_ids,
+        }
     }
 }
 
@@ -139,7 +158,8 @@ mod tests {
 
     #[test]
     fn encodes_words_chars_and_pinyin_per_normalised_char() {
-        let lex = Lexicons::from_texts("zhiyu\t治愈\tpinyin\n", "癒\t愈\n", "{}", "摘镜 2000 v\n").unwrap();
+        let lex = Lexicons::from_texts("zhiyu\t治愈\tpinyin\n", "癒\t愈\n", "{}", "摘镜 2000 v\n")
+            .unwrap();
         let words: BTreeMap<String, usize> = [("摘镜".to_string(), 3)].into_iter().collect();
         let vocab = Vocab::build(&BTreeMap::new(), &words, 1, 10);
         let enc = Encoder::new(&lex, vocab).unwrap();

@@ -75,13 +75,22 @@ pub enum InputError {
 
 impl ModelError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io {
+            path: path.into(),
+            source,
+        }
     }
     pub(crate) fn json(path: impl Into<PathBuf>, source: serde_json::Error) -> Self {
-        Self::Json { path: path.into(), source }
+        Self::Json {
+            path: path.into(),
+            source,
+        }
     }
     pub(crate) fn bundle(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Self::Bundle { path: path.into(), message: message.into() }
+        Self::Bundle {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 

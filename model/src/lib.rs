@@ -19,5 +19,8 @@ pub mod pipeline;
 pub mod train;
 pub mod vocab;
 
-pub use classifier::{ClassifyOptions, Classifier, EvidenceSpan, LabelScore, Prediction, ProductScore, StageTimings, Verdict};
+pub use classifier::{
+    Classifier, ClassifyOptions, EvidenceSpan, LabelScore, Prediction, ProductScore, StageTimings,
+    Verdict,
+};
 pub use error::{InputError, ModelError, Result};

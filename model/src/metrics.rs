@@ -29,10 +29,30 @@ pub struct Prf {
 impl Prf {
     /// From counts.
     pub fn from_counts(tp: usize, fp: usize, fn_: usize) -> Self {
-        let p = if tp + fp == 0 { 0.0 } else { tp as f64 / (tp + fp) as f64 };
-        let r = if tp + fn_ == 0 { 0.0 } else { tp as f64 / (tp + fn_) as f64 };
-        let f1 = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
-        Self { precision: p, recall: r, f1, support: tp + fn_, tp, fp, fn_ }
+        let p = if tp + fp == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fp) as f64
+        };
+        let r = if tp + fn_ == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fn_) as f64
+        };
+        let f1 = if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        };
+        Self {
+            precision: p,
+            recall: r,
+            f1,
+            support: tp + fn_,
+            tp,
+            fp,
+            fn_,
+        }
     }
 
     /// From (gold, predicted) pairs.
@@ -94,10 +114,24 @@ fn gold_flags(ex: &Example, tax: &Taxonomy) -> Vec<bool> {
 }
 
 /// Score a system's outputs against gold examples (same order).
-pub fn quality(examples: &[Example], outputs: &[SystemOutput], tax: &Taxonomy, with_products: bool) -> QualityReport {
+pub fn quality(
+    examples: &[Example],
+    outputs: &[SystemOutput],
+    tax: &Taxonomy,
+    with_products: bool,
+) -> QualityReport {
     let golds: Vec<Vec<bool>> = examples.iter().map(|e| gold_flags(e, tax)).collect();
-    let binary = Prf::from_pairs(golds.iter().zip(outputs).map(|(g, o)| (g.iter().any(|x| *x), o.flags.iter().any(|x| *x))));
-    let correct = golds.iter().zip(outputs).filter(|(g, o)| g.iter().any(|x| *x) == o.flags.iter().any(|x| *x)).count();
+    let binary = Prf::from_pairs(
+        golds
+            .iter()
+            .zip(outputs)
+            .map(|(g, o)| (g.iter().any(|x| *x), o.flags.iter().any(|x| *x))),
+    );
+    let correct = golds
+        .iter()
+        .zip(outputs)
+        .filter(|(g, o)| g.iter().any(|x| *x) == o.flags.iter().any(|x| *x))
+        .count();
     let mut per_label = BTreeMap::new();
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
     let mut f1s = Vec::new();
@@ -111,20 +145,50 @@ pub fn quality(examples: &[Example], outputs: &[SystemOutput], tax: &Taxonomy, w
         }
         per_label.insert(l.id.clone(), prf);
     }
-    let hard: Vec<usize> = examples.iter().enumerate().filter(|(_, e)| e.effective_kind() == Kind::HardNegative).map(|(i, _)| i).collect();
-    let hard_fp = hard.iter().filter(|&&i| outputs[i].flags.iter().any(|x| *x)).count();
-    let with_gold: Vec<usize> = examples.iter().enumerate().filter(|(_, e)| e.product.is_some()).map(|(i, _)| i).collect();
-    let product_accuracy = (with_products && !with_gold.is_empty())
-        .then(|| with_gold.iter().filter(|&&i| outputs[i].product == examples[i].product).count() as f64 / with_gold.len() as f64);
+    let hard: Vec<usize> = examples
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.effective_kind() == Kind::HardNegative)
+        .map(|(i, _)| i)
+        .collect();
+    let hard_fp = hard
+        .iter()
+        .filter(|&&i| outputs[i].flags.iter().any(|x| *x))
+        .count();
+    let with_gold: Vec<usize> = examples
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.product.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let product_accuracy = (with_products && !with_gold.is_empty()).then(|| {
+        with_gold
+            .iter()
+            .filter(|&&i| outputs[i].product == examples[i].product)
+            .count() as f64
+            / with_gold.len() as f64
+    });
     QualityReport {
         examples: examples.len(),
         binary,
-        binary_accuracy: if examples.is_empty() { 0.0 } else { correct as f64 / examples.len() as f64 },
+        binary_accuracy: if examples.is_empty() {
+            0.0
+        } else {
+            correct as f64 / examples.len() as f64
+        },
         per_label,
-        macro_f1: if f1s.is_empty() { 0.0 } else { f1s.iter().sum::<f64>() / f1s.len() as f64 },
+        macro_f1: if f1s.is_empty() {
+            0.0
+        } else {
+            f1s.iter().sum::<f64>() / f1s.len() as f64
+        },
         micro_f1: Prf::from_counts(tp, fp, fn_).f1,
         hard_negatives: hard.len(),
-        hard_negative_fpr: if hard.is_empty() { 0.0 } else { hard_fp as f64 / hard.len() as f64 },
+        hard_negative_fpr: if hard.is_empty() {
+            0.0
+        } else {
+            hard_fp as f64 / hard.len() as f64
+        },
         product_accuracy,
     }
 }
@@ -141,7 +205,9 @@ pub fn best_threshold(scores: &[f32], gold: &[bool]) -> Option<f32> {
         let f1 = Prf::from_pairs(scores.iter().zip(gold).map(|(&s, &g)| (g, s >= t))).f1;
         let better = match best {
             None => true,
-            Some((bf, bt)) => f1 > bf + 1e-12 || ((f1 - bf).abs() <= 1e-12 && (t - 0.5).abs() < (bt - 0.5).abs()),
+            Some((bf, bt)) => {
+                f1 > bf + 1e-12 || ((f1 - bf).abs() <= 1e-12 && (t - 0.5).abs() < (bt - 0.5).abs())
+            }
         };
         if better {
             best = Some((f1, t));
@@ -165,15 +231,24 @@ mod tests {
         let empty = Prf::from_counts(0, 0, 0);
         assert_eq!((empty.precision, empty.recall, empty.f1), (0.0, 0.0, 0.0));
         let only_fp = Prf::from_counts(0, 4, 0);
-        assert_eq!((only_fp.precision, only_fp.f1, only_fp.support), (0.0, 0.0, 0));
+        assert_eq!(
+            (only_fp.precision, only_fp.f1, only_fp.support),
+            (0.0, 0.0, 0)
+        );
     }
 
     #[test]
     fn best_threshold_maximises_f1_and_breaks_ties_towards_half() {
         // Perfectly separable at any t in (0.3, 0.8]: the tie goes to 0.5.
-        assert_eq!(best_threshold(&[0.9, 0.85, 0.3, 0.1], &[true, true, false, false]), Some(0.5));
+        assert_eq!(
+            best_threshold(&[0.9, 0.85, 0.3, 0.1], &[true, true, false, false]),
+            Some(0.5)
+        );
         // Only t ≤ 0.2 catches the second positive without losing precision.
-        assert_eq!(best_threshold(&[0.9, 0.2, 0.1], &[true, true, false]), Some(0.2));
+        assert_eq!(
+            best_threshold(&[0.9, 0.2, 0.1], &[true, true, false]),
+            Some(0.2)
+        );
         assert_eq!(best_threshold(&[0.9], &[false]), None);
     }
 
@@ -208,10 +283,22 @@ mod tests {
             mk(&[], Kind::EasyNegative, None),
         ];
         let outs = vec![
-            SystemOutput { flags: flags(&[cure]), product: Some("hearing".into()) },
-            SystemOutput { flags: flags(&[cure]), product: Some("myopia_vision".into()) },
-            SystemOutput { flags: flags(&[]), product: None },
-            SystemOutput { flags: flags(&[]), product: None },
+            SystemOutput {
+                flags: flags(&[cure]),
+                product: Some("hearing".into()),
+            },
+            SystemOutput {
+                flags: flags(&[cure]),
+                product: Some("myopia_vision".into()),
+            },
+            SystemOutput {
+                flags: flags(&[]),
+                product: None,
+            },
+            SystemOutput {
+                flags: flags(&[]),
+                product: None,
+            },
         ];
         let q = quality(&exs, &outs, &tax, true);
         assert_eq!(q.hard_negatives, 2);

@@ -102,18 +102,33 @@ impl ClaimNet {
     /// Build from a VarBuilder (training: backed by a VarMap the caller filled; inference:
     /// backed by the bundle's safetensors).
     pub fn new(cfg: &NetConfig, vb: VarBuilder) -> Result<Self> {
-        let tok_emb = Embedding::new(vb.get((cfg.vocab_size, cfg.emb_dim), "tok_emb.weight")?, cfg.emb_dim);
-        let py_emb = Embedding::new(vb.get((cfg.pinyin_size, cfg.emb_dim), "py_emb.weight")?, cfg.emb_dim);
+        let tok_emb = Embedding::new(
+            vb.get((cfg.vocab_size, cfg.emb_dim), "tok_emb.weight")?,
+            cfg.emb_dim,
+        );
+        let py_emb = Embedding::new(
+            vb.get((cfg.pinyin_size, cfg.emb_dim), "py_emb.weight")?,
+            cfg.emb_dim,
+        );
         let mut convs = Vec::new();
         for (i, &d) in cfg.dilations.iter().enumerate() {
             let cin = if i == 0 { cfg.emb_dim } else { cfg.hidden };
-            let conv_cfg = Conv1dConfig { padding: d * (cfg.kernel - 1) / 2, stride: 1, dilation: d, groups: 1, cudnn_fwd_algo: None };
+            let conv_cfg = Conv1dConfig {
+                padding: d * (cfg.kernel - 1) / 2,
+                stride: 1,
+                dilation: d,
+                groups: 1,
+                cudnn_fwd_algo: None,
+            };
             let w = vb.get((cfg.hidden, cin, cfg.kernel), &format!("conv{i}.weight"))?;
             let b = vb.get(cfg.hidden, &format!("conv{i}.bias"))?;
             convs.push(Conv1d::new(w, Some(b), conv_cfg));
         }
         let lin = |name: &str, out: usize, inp: usize| -> Result<Linear> {
-            Ok(Linear::new(vb.get((out, inp), &format!("{name}.weight"))?, Some(vb.get(out, &format!("{name}.bias"))?)))
+            Ok(Linear::new(
+                vb.get((out, inp), &format!("{name}.weight"))?,
+                Some(vb.get(out, &format!("{name}.bias"))?),
+            ))
         };
         Ok(Self {
             tok_emb,
@@ -127,7 +142,8 @@ impl ClaimNet {
 
     /// Forward pass.
     pub fn forward(&self, batch: &Batch) -> Result<Output> {
-        let e = (self.tok_emb.forward(&batch.char_ids)? + self.tok_emb.forward(&batch.word_ids)?)?;
+        let e =
+            (self.tok_emb.forward(&batch.char_ids)? + self.tok_emb.forward(&batch.word_ids)?)?;
         let e = (e + self.py_emb.forward(&batch.pinyin_ids)?)?;
         let mask3 = batch.mask.unsqueeze(1)?; // [B,1,L]
         let mut h = e.transpose(1, 2)?.contiguous()?; // [B,D,L]
@@ -137,14 +153,22 @@ impl ClaimNet {
         }
         let ht = h.transpose(1, 2)?.contiguous()?; // [B,L,H]
         let neg = ((&mask3 - 1.0)? * 1e4)?; // 0 at real positions, -1e4 at padding
-        let token_logits = self.token_head.forward(&ht)?.transpose(1, 2)?.broadcast_add(&neg)?; // [B,NL,L]
+        let token_logits = self
+            .token_head
+            .forward(&ht)?
+            .transpose(1, 2)?
+            .broadcast_add(&neg)?; // [B,NL,L]
         let gmax = h.max(D::Minus1)?; // ReLU output ≥ 0 and padding is 0, so the max is over real positions
         let len = batch.mask.sum_keepdim(1)?.clamp(1.0, f64::MAX)?; // [B,1]
         let gmean = h.sum(D::Minus1)?.broadcast_div(&len)?;
         let g = Tensor::cat(&[gmax, gmean], 1)?;
         let doc_logits = (token_logits.max(D::Minus1)? + self.doc_head.forward(&g)?)?;
         let product_logits = self.product_head.forward(&g)?;
-        Ok(Output { doc_logits, token_logits, product_logits })
+        Ok(Output {
+            doc_logits,
+            token_logits,
+            product_logits,
+        })
     }
 }
 
@@ -154,20 +178,33 @@ pub fn init_weights(cfg: &NetConfig, seed: u64, device: &Device) -> Result<Vec<(
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
-    let uniform = |shape: Vec<usize>, bound: f32, rng: &mut rand_chacha::ChaCha8Rng| -> Result<Tensor> {
-        let n: usize = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..=bound)).collect();
-        Ok(Tensor::from_vec(v, shape, device)?)
-    };
+    let uniform =
+        |shape: Vec<usize>, bound: f32, rng: &mut rand_chacha::ChaCha8Rng| -> Result<Tensor> {
+            let n: usize = shape.iter().product();
+            let v: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..=bound)).collect();
+            Ok(Tensor::from_vec(v, shape, device)?)
+        };
     // Embeddings: uniform with the variance of N(0, 0.1²).
     let eb = 0.1 * 3f32.sqrt();
-    out.push(("tok_emb.weight".to_string(), uniform(vec![cfg.vocab_size, cfg.emb_dim], eb, &mut rng)?));
-    out.push(("py_emb.weight".to_string(), uniform(vec![cfg.pinyin_size, cfg.emb_dim], eb, &mut rng)?));
+    out.push((
+        "tok_emb.weight".to_string(),
+        uniform(vec![cfg.vocab_size, cfg.emb_dim], eb, &mut rng)?,
+    ));
+    out.push((
+        "py_emb.weight".to_string(),
+        uniform(vec![cfg.pinyin_size, cfg.emb_dim], eb, &mut rng)?,
+    ));
     for i in 0..cfg.dilations.len() {
         let cin = if i == 0 { cfg.emb_dim } else { cfg.hidden };
         let bound = (6.0 / (cin * cfg.kernel) as f32).sqrt();
-        out.push((format!("conv{i}.weight"), uniform(vec![cfg.hidden, cin, cfg.kernel], bound, &mut rng)?));
-        out.push((format!("conv{i}.bias"), Tensor::zeros(cfg.hidden, DType::F32, device)?));
+        out.push((
+            format!("conv{i}.weight"),
+            uniform(vec![cfg.hidden, cin, cfg.kernel], bound, &mut rng)?,
+        ));
+        out.push((
+            format!("conv{i}.bias"),
+            Tensor::zeros(cfg.hidden, DType::F32, device)?,
+        ));
     }
     for (name, o, i) in [
         ("token_head", cfg.n_labels, cfg.hidden),
@@ -175,8 +212,14 @@ pub fn init_weights(cfg: &NetConfig, seed: u64, device: &Device) -> Result<Vec<(
         ("product_head", cfg.n_products + 1, 2 * cfg.hidden),
     ] {
         let bound = (1.0 / i as f32).sqrt();
-        out.push((format!("{name}.weight"), uniform(vec![o, i], bound, &mut rng)?));
-        out.push((format!("{name}.bias"), Tensor::zeros(o, DType::F32, device)?));
+        out.push((
+            format!("{name}.weight"),
+            uniform(vec![o, i], bound, &mut rng)?,
+        ));
+        out.push((
+            format!("{name}.bias"),
+            Tensor::zeros(o, DType::F32, device)?,
+        ));
     }
     Ok(out)
 }

@@ -59,7 +59,36 @@ fn is_invisible(c: char) -> bool {
 /// Characters hosts insert between Chinese characters to dodge filters.
 fn is_separator(c: char) -> bool {
     c.is_whitespace()
-        || matches!(c, '*' | '·' | '~' | '/' | '_' | '-' | '.' | '|' | '^' | '`' | '\'' | '"' | '+' | '=' | '#' | '@' | '&' | '%' | '$' | '<' | '>' | '\\' | '丶' | '、' | '・' | '•' | '°' | '…')
+        || matches!(
+            c,
+            '*' | '·'
+                | '~'
+                | '/'
+                | '_'
+                | '-'
+                | '.'
+                | '|'
+                | '^'
+                | '`'
+                | '\''
+                | '"'
+                | '+'
+                | '='
+                | '#'
+                | '@'
+                | '&'
+                | '%'
+                | '$'
+                | '<'
+                | '>'
+                | '\\'
+                | '丶'
+                | '、'
+                | '・'
+                | '•'
+                | '°'
+                | '…'
+        )
         || matches!(c as u32, 0x2190..=0x21FF | 0x2300..=0x23FF | 0x2460..=0x24FF | 0x25A0..=0x27BF | 0x2900..=0x2BFF | 0x3030 | 0x303D | 0x1F000..=0x1FAFF | 0x200D)
 }
 
@@ -76,7 +105,10 @@ impl Normalizer {
     /// text in normalised form.
     pub fn new(lex: &Lexicons) -> Self {
         let traditional: HashMap<char, char> = lex.traditional.iter().copied().collect();
-        let mut n = Self { traditional, variants: HashMap::new() };
+        let mut n = Self {
+            traditional,
+            variants: HashMap::new(),
+        };
         let mut variants: HashMap<char, Vec<(Vec<char>, Vec<char>)>> = HashMap::new();
         for v in &lex.variants {
             let from = n.basic(&v.variant).chars;
@@ -162,7 +194,11 @@ impl Normalizer {
             out_c.push(c);
             out_a.push(a);
         }
-        Normalized { chars: out_c, align: out_a, original_len }
+        Normalized {
+            chars: out_c,
+            align: out_a,
+            original_len,
+        }
     }
 
     /// The whole pipeline.
@@ -182,8 +218,12 @@ impl Normalizer {
                     let end = i + from.len();
                     end <= n
                         && base.chars[i..end] == from[..]
-                        && (!from[0].is_ascii_alphanumeric() || i == 0 || !base.chars[i - 1].is_ascii_alphanumeric())
-                        && (!from[from.len() - 1].is_ascii_alphanumeric() || end == n || !base.chars[end].is_ascii_alphanumeric())
+                        && (!from[0].is_ascii_alphanumeric()
+                            || i == 0
+                            || !base.chars[i - 1].is_ascii_alphanumeric())
+                        && (!from[from.len() - 1].is_ascii_alphanumeric()
+                            || end == n
+                            || !base.chars[end].is_ascii_alphanumeric())
                 })
             });
             match hit {
@@ -203,7 +243,11 @@ impl Normalizer {
                 }
             }
         }
-        Normalized { chars, align, original_len: base.original_len }
+        Normalized {
+            chars,
+            align,
+            original_len: base.original_len,
+        }
     }
 }
 
@@ -294,22 +338,22 @@ mod tests {
     fn each_evasion_kind_normalises_to_the_canonical_words() {
         let n = normalizer();
         let cases = [
-            ("治yu近视", "治愈近视"),             // homophone with a pinyin syllable
-            ("ZHIYU近视", "治愈近视"),            // pinyin, upper case
-            ("ｚｈｉｙｕ近视", "治愈近视"),       // full-width pinyin
-            ("能zy吗", "能治愈吗"),               // initials
-            ("治 愈 近 视", "治愈近视"),          // spaced out
-            ("治✨愈", "治愈"),                   // emoji between characters
-            ("治*·愈", "治愈"),                   // symbols between characters
-            ("治\u{200B}愈", "治愈"),             // zero-width space
-            ("恢復視力", "恢复视力"),             // traditional characters
-            ("氵台愈", "治愈"),                   // split character
-            ("三个月摘静", "三个月摘镜"),         // ASR slip
-            ("专门调理近视", "专门治疗近视"),     // claim-bound euphemism
-            ("老寒腿贴一贴", "膝关节炎贴一贴"),   // dialect disease name
-            ("好好好好好用", "好好用"),           // repeated characters
+            ("治yu近视", "治愈近视"),           // homophone with a pinyin syllable
+            ("ZHIYU近视", "治愈近视"),          // pinyin, upper case
+            ("ｚｈｉｙｕ近视", "治愈近视"),     // full-width pinyin
+            ("能zy吗", "能治愈吗"),             // initials
+            ("治 愈 近 视", "治愈近视"),        // spaced out
+            ("治✨愈", "治愈"),                 // emoji between characters
+            ("治*·愈", "治愈"),                 // symbols between characters
+            ("治\u{200B}愈", "治愈"),           // zero-width space
+            ("恢復視力", "恢复视力"),           // traditional characters
+            ("氵台愈", "治愈"),                 // split character
+            ("三个月摘静", "三个月摘镜"),       // ASR slip
+            ("专门调理近视", "专门治疗近视"),   // claim-bound euphemism
+            ("老寒腿贴一贴", "膝关节炎贴一贴"), // dialect disease name
+            ("好好好好好用", "好好用"),         // repeated characters
             ("无付作用", "无副作用"),
-            ("ＦＤＡ认证", "fda认证"),            // full-width letters
+            ("ＦＤＡ认证", "fda认证"), // full-width letters
         ];
         for (input, want) in cases {
             assert_eq!(n.normalize(input).text(), want, "input {input:?}");
@@ -333,7 +377,10 @@ mod tests {
         let original = "👀宝宝们 治✨yu 近视";
         let norm = n.normalize(original);
         let text = norm.text();
-        let start = text.find("治愈").map(|b| text[..b].chars().count()).unwrap();
+        let start = text
+            .find("治愈")
+            .map(|b| text[..b].chars().count())
+            .unwrap();
         let (s, e) = norm.original_range(start, start + 4).unwrap();
         let quoted: String = original.chars().skip(s).take(e - s).collect();
         assert_eq!(quoted, "治✨yu 近视");

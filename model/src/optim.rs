@@ -25,7 +25,13 @@ pub struct AdamWConfig {
 
 impl Default for AdamWConfig {
     fn default() -> Self {
-        Self { lr: 2e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-4 }
+        Self {
+            lr: 2e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 1e-4,
+        }
     }
 }
 
@@ -51,13 +57,30 @@ pub struct AdamW {
 impl AdamW {
     /// Set up over named vars; `lazy(name)` says which are row-wise lazy tables,
     /// `decay(name)` which get weight decay.
-    pub fn new(vars: Vec<(String, Var)>, cfg: AdamWConfig, lazy: impl Fn(&str) -> bool, decay: impl Fn(&str) -> bool) -> Result<Self> {
+    pub fn new(
+        vars: Vec<(String, Var)>,
+        cfg: AdamWConfig,
+        lazy: impl Fn(&str) -> bool,
+        decay: impl Fn(&str) -> bool,
+    ) -> Result<Self> {
         let mut slots = Vec::new();
         for (name, var) in vars {
             let w = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-            let row = if lazy(&name) { var.as_tensor().dims().last().copied() } else { None };
+            let row = if lazy(&name) {
+                var.as_tensor().dims().last().copied()
+            } else {
+                None
+            };
             let rows = row.map_or(0, |r| w.len() / r.max(1));
-            slots.push(Slot { m: vec![0.0; w.len()], v: vec![0.0; w.len()], w, row, steps: vec![0; rows], decay: decay(&name), var });
+            slots.push(Slot {
+                m: vec![0.0; w.len()],
+                v: vec![0.0; w.len()],
+                w,
+                row,
+                steps: vec![0; rows],
+                decay: decay(&name),
+                var,
+            });
         }
         Ok(Self { cfg, slots, t: 0 })
     }
@@ -73,7 +96,9 @@ impl AdamW {
         let c = self.cfg;
         let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
         for s in &mut self.slots {
-            let Some(g) = grads.get(s.var.as_tensor()) else { continue };
+            let Some(g) = grads.get(s.var.as_tensor()) else {
+                continue;
+            };
             let g = g.flatten_all()?.to_vec1::<f32>()?;
             let update = |w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], t: u32| {
                 let bc1 = 1.0 - b1.powi(t as i32);
@@ -96,7 +121,13 @@ impl AdamW {
                         }
                         s.steps[k] += 1;
                         let o = k * r;
-                        update(&mut s.w[o..o + r], &mut s.m[o..o + r], &mut s.v[o..o + r], gr, s.steps[k]);
+                        update(
+                            &mut s.w[o..o + r],
+                            &mut s.m[o..o + r],
+                            &mut s.v[o..o + r],
+                            gr,
+                            s.steps[k],
+                        );
                     }
                 }
                 _ => update(&mut s.w, &mut s.m, &mut s.v, &g, self.t),
@@ -117,21 +148,39 @@ mod tests {
     #[test]
     fn minimises_a_quadratic_and_leaves_untouched_rows_alone() {
         let dev = Device::Cpu;
-        let table = Var::from_tensor(&Tensor::new(&[[1f32, 1.0], [5.0, 5.0]], &dev).unwrap()).unwrap();
+        let table =
+            Var::from_tensor(&Tensor::new(&[[1f32, 1.0], [5.0, 5.0]], &dev).unwrap()).unwrap();
         let bias = Var::from_tensor(&Tensor::new(&[3f32], &dev).unwrap()).unwrap();
-        let cfg = AdamWConfig { lr: 0.1, ..AdamWConfig::default() };
-        let mut opt = AdamW::new(vec![("emb".into(), table.clone()), ("b".into(), bias.clone())], cfg, |n| n == "emb", |_| false).unwrap();
+        let cfg = AdamWConfig {
+            lr: 0.1,
+            ..AdamWConfig::default()
+        };
+        let mut opt = AdamW::new(
+            vec![("emb".into(), table.clone()), ("b".into(), bias.clone())],
+            cfg,
+            |n| n == "emb",
+            |_| false,
+        )
+        .unwrap();
         let ids = Tensor::new(&[0u32], &dev).unwrap();
         for _ in 0..300 {
             // loss = sum((emb[0] - 2)^2) + (b + 1)^2; row 1 never used.
             let row = table.as_tensor().index_select(&ids, 0).unwrap();
             let l1 = (row - 2.0).unwrap().sqr().unwrap().sum_all().unwrap();
-            let l2 = (bias.as_tensor() + 1.0).unwrap().sqr().unwrap().sum_all().unwrap();
+            let l2 = (bias.as_tensor() + 1.0)
+                .unwrap()
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap();
             let g = (l1 + l2).unwrap().backward().unwrap();
             opt.step(&g).unwrap();
         }
         let t = table.as_tensor().to_vec2::<f32>().unwrap();
-        assert!((t[0][0] - 2.0).abs() < 0.05 && (t[0][1] - 2.0).abs() < 0.05, "{t:?}");
+        assert!(
+            (t[0][0] - 2.0).abs() < 0.05 && (t[0][1] - 2.0).abs() < 0.05,
+            "{t:?}"
+        );
         assert_eq!(t[1], vec![5.0, 5.0], "unused row moved");
         let b = bias.as_tensor().to_vec1::<f32>().unwrap()[0];
         assert!((b + 1.0).abs() < 0.05, "{b}");

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::baseline::{KeywordMatcher, LinearConfig, LinearModel};
 use crate::bundle::{self, Manifest, Thresholds};
-use crate::classifier::{ClassifyOptions, Classifier};
+use crate::classifier::{Classifier, ClassifyOptions};
 use crate::error::Result;
 use crate::metrics::{QualityReport, SystemOutput, best_threshold, quality};
 use crate::normalize::Normalizer;
@@ -114,19 +114,43 @@ impl Systems<'_> {
             for p in preds {
                 model.push(match p {
                     Ok(p) => {
-                        let flags = self.model.labels().iter().map(|l| p.labels.iter().any(|x| x.id == l.id)).collect();
-                        SystemOutput { flags, product: p.product.map(|x| x.id) }
+                        let flags = self
+                            .model
+                            .labels()
+                            .iter()
+                            .map(|l| p.labels.iter().any(|x| x.id == l.id))
+                            .collect();
+                        SystemOutput {
+                            flags,
+                            product: p.product.map(|x| x.id),
+                        }
                     }
-                    Err(_) => SystemOutput { flags: vec![false; self.model.labels().len()], product: None },
+                    Err(_) => SystemOutput {
+                        flags: vec![false; self.model.labels().len()],
+                        product: None,
+                    },
                 });
             }
         }
-        let keyword = texts.iter().map(|t| SystemOutput { flags: self.keyword.flags(t), product: None }).collect();
+        let keyword = texts
+            .iter()
+            .map(|t| SystemOutput {
+                flags: self.keyword.flags(t),
+                product: None,
+            })
+            .collect();
         let linear = texts
             .iter()
             .map(|t| {
                 let p = self.linear.probs(t, self.normalizer);
-                SystemOutput { flags: p.iter().zip(&self.linear.thresholds).map(|(p, t)| p >= t).collect(), product: None }
+                SystemOutput {
+                    flags: p
+                        .iter()
+                        .zip(&self.linear.thresholds)
+                        .map(|(p, t)| p >= t)
+                        .collect(),
+                    product: None,
+                }
             })
             .collect();
         Ok([model, keyword, linear])
@@ -135,11 +159,20 @@ impl Systems<'_> {
     /// Quality of the three systems on examples.
     pub fn split_metrics(&self, examples: &[Example], tax: &Taxonomy) -> Result<SplitMetrics> {
         let [m, k, l] = self.outputs(examples)?;
-        Ok(SplitMetrics { model: quality(examples, &m, tax, true), keyword: quality(examples, &k, tax, false), linear: quality(examples, &l, tax, false) })
+        Ok(SplitMetrics {
+            model: quality(examples, &m, tax, true),
+            keyword: quality(examples, &k, tax, false),
+            linear: quality(examples, &l, tax, false),
+        })
     }
 
     /// Recall retained under each evasion kind, over the positives of `examples`.
-    pub fn robustness(&self, examples: &[Example], lex: &Lexicons, seed: u64) -> Result<BTreeMap<String, RobustnessRow>> {
+    pub fn robustness(
+        &self,
+        examples: &[Example],
+        lex: &Lexicons,
+        seed: u64,
+    ) -> Result<BTreeMap<String, RobustnessRow>> {
         let perturber = Perturber::new(lex);
         let positives: Vec<&Example> = examples.iter().filter(|e| e.is_positive()).collect();
         let mut out = BTreeMap::new();
@@ -158,12 +191,26 @@ impl Systems<'_> {
             }
             let c = self.outputs(&clean)?;
             let e = self.outputs(&evaded)?;
-            let recall = |o: &[SystemOutput]| o.iter().filter(|x| x.flags.iter().any(|f| *f)).count() as f64 / o.len() as f64;
+            let recall = |o: &[SystemOutput]| {
+                o.iter().filter(|x| x.flags.iter().any(|f| *f)).count() as f64 / o.len() as f64
+            };
             let ret = |i: usize| {
                 let (cr, er) = (recall(&c[i]), recall(&e[i]));
-                Retention { clean_recall: cr, evaded_recall: er, retained: if cr > 0.0 { er / cr } else { 1.0 } }
+                Retention {
+                    clean_recall: cr,
+                    evaded_recall: er,
+                    retained: if cr > 0.0 { er / cr } else { 1.0 },
+                }
             };
-            out.insert(kind.as_str().to_string(), RobustnessRow { examples: clean.len(), model: ret(0), keyword: ret(1), linear: ret(2) });
+            out.insert(
+                kind.as_str().to_string(),
+                RobustnessRow {
+                    examples: clean.len(),
+                    model: ret(0),
+                    keyword: ret(1),
+                    linear: ret(2),
+                },
+            );
         }
         Ok(out)
     }
@@ -176,7 +223,10 @@ pub fn tune_thresholds(probs: &[Vec<f32>], dev: &[Example], tax: &Taxonomy) -> V
         .enumerate()
         .map(|(i, l)| {
             let scores: Vec<f32> = probs.iter().map(|p| p[i]).collect();
-            let gold: Vec<bool> = dev.iter().map(|e| e.labels.iter().any(|x| *x == l.id)).collect();
+            let gold: Vec<bool> = dev
+                .iter()
+                .map(|e| e.labels.iter().any(|x| *x == l.id))
+                .collect();
             best_threshold(&scores, &gold).unwrap_or(l.threshold)
         })
         .collect()
@@ -203,9 +253,17 @@ pub fn build_bundle(
     let probs: Vec<Vec<f32>> = dev_scored.into_iter().map(|s| s.label_probs).collect();
     let thresholds = tune_thresholds(&probs, &splits.dev, tax);
     let th = Thresholds {
-        labels: tax.labels.iter().zip(&thresholds).map(|(l, &t)| (l.id.clone(), t)).collect(),
+        labels: tax
+            .labels
+            .iter()
+            .zip(&thresholds)
+            .map(|(l, &t)| (l.id.clone(), t))
+            .collect(),
         block: tax.verdict.block,
-        chosen_on: format!("dev split ({} examples): per label, the threshold maximising F1", splits.dev.len()),
+        chosen_on: format!(
+            "dev split ({} examples): per label, the threshold maximising F1",
+            splits.dev.len()
+        ),
     };
     bundle::write_json(out, "thresholds.json", &th)?;
     let model = Classifier::load_unverified(out)?;
@@ -213,21 +271,45 @@ pub fn build_bundle(
     let normalizer = Normalizer::new(lex);
     let train_refs: Vec<&Example> = splits.train.iter().map(|w| &w.example).collect();
     let mut linear = LinearModel::train(&train_refs, &normalizer, tax, LinearConfig::default());
-    let dev_linear: Vec<Vec<f32>> = splits.dev.iter().map(|e| linear.probs(&e.text, &normalizer)).collect();
+    let dev_linear: Vec<Vec<f32>> = splits
+        .dev
+        .iter()
+        .map(|e| linear.probs(&e.text, &normalizer))
+        .collect();
     linear.thresholds = tune_thresholds(&dev_linear, &splits.dev, tax);
-    bundle::write_json(out, "linear.json", &linear.to_sparse())?;
+    linear.save(out)?;
     let keyword = KeywordMatcher::new(lex, tax);
 
-    let systems = Systems { model: &model, keyword: &keyword, linear: &linear, normalizer: &normalizer };
+    let systems = Systems {
+        model: &model,
+        keyword: &keyword,
+        linear: &linear,
+        normalizer: &normalizer,
+    };
     let dev = systems.split_metrics(&splits.dev, tax)?;
     let test = systems.split_metrics(&splits.test, tax)?;
     let robustness = systems.robustness(&splits.test, lex, cfg.seed)?;
-    let counts = [("train", splits.train.len()), ("dev", splits.dev.len()), ("test", splits.test.len())]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    let metrics = BundleMetrics { dev, test, robustness, train: summary, counts };
+    let counts = [
+        ("train", splits.train.len()),
+        ("dev", splits.dev.len()),
+        ("test", splits.test.len()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let metrics = BundleMetrics {
+        dev,
+        test,
+        robustness,
+        train: summary,
+        counts,
+    };
     bundle::write_json(out, "metrics.json", &metrics)?;
-    let manifest = bundle::write_manifest(out, provenance.dataset_sha256.clone(), provenance.dataset_files.clone(), provenance.command.clone())?;
+    let manifest = bundle::write_manifest(
+        out,
+        provenance.dataset_sha256.clone(),
+        provenance.dataset_files.clone(),
+        provenance.command.clone(),
+    )?;
     Ok((manifest, metrics))
 }

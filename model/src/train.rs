@@ -133,7 +133,12 @@ struct Item {
 
 /// Normalised positions whose original range overlaps `[start, end)` of the original text.
 pub fn normalized_positions(norm: &Normalized, start: usize, end: usize) -> Vec<usize> {
-    norm.align.iter().enumerate().filter(|(_, (a, b))| *a < end && *b > start).map(|(i, _)| i).collect()
+    norm.align
+        .iter()
+        .enumerate()
+        .filter(|(_, (a, b))| *a < end && *b > start)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 fn make_items(ex: &Weighted, enc: &Encoded, tax: &Taxonomy, cfg: &TrainConfig) -> Vec<Item> {
@@ -147,8 +152,18 @@ fn make_items(ex: &Weighted, enc: &Encoded, tax: &Taxonomy, cfg: &TrainConfig) -
             }
         }
     }
-    let doc_labels: Vec<usize> = ex.example.labels.iter().filter_map(|l| tax.label_index(l)).collect();
-    let product = ex.example.product.as_deref().and_then(|p| tax.product_index(p)).map_or(0, |i| i as u32 + 1);
+    let doc_labels: Vec<usize> = ex
+        .example
+        .labels
+        .iter()
+        .filter_map(|l| tax.label_index(l))
+        .collect();
+    let product = ex
+        .example
+        .product
+        .as_deref()
+        .and_then(|p| tax.product_index(p))
+        .map_or(0, |i| i as u32 + 1);
     let wins = windows(n, cfg.window, cfg.stride);
     let single = wins.len() == 1;
     wins.into_iter()
@@ -178,7 +193,11 @@ fn make_items(ex: &Weighted, enc: &Encoded, tax: &Taxonomy, cfg: &TrainConfig) -
 }
 
 /// Count characters and jieba words of the normalised training texts.
-fn count_tokens(texts: &[&str], normalizer: &Normalizer, jieba: &jieba_rs::Jieba) -> (BTreeMap<char, usize>, BTreeMap<String, usize>) {
+fn count_tokens(
+    texts: &[&str],
+    normalizer: &Normalizer,
+    jieba: &jieba_rs::Jieba,
+) -> (BTreeMap<char, usize>, BTreeMap<String, usize>) {
     let mut chars = BTreeMap::new();
     let mut words = BTreeMap::new();
     for t in texts {
@@ -207,23 +226,56 @@ struct Step {
     loss: Tensor,
 }
 
-fn loss_for(net: &ClaimNet, items: &[&Item], rng: &mut ChaCha8Rng, cfg: &TrainConfig, nl: usize, dev: &Device) -> Result<Step> {
+fn loss_for(
+    net: &ClaimNet,
+    items: &[&Item],
+    rng: &mut ChaCha8Rng,
+    cfg: &TrainConfig,
+    nl: usize,
+    dev: &Device,
+) -> Result<Step> {
     let dropped: Vec<Vec<u32>> = items
         .iter()
-        .map(|it| it.char_ids.iter().map(|&c| if cfg.char_drop > 0.0 && rng.random_bool(cfg.char_drop) { UNK } else { c }).collect())
+        .map(|it| {
+            it.char_ids
+                .iter()
+                .map(|&c| {
+                    if cfg.char_drop > 0.0 && rng.random_bool(cfg.char_drop) {
+                        UNK
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        })
         .collect();
-    let rows: Vec<(&[u32], &[u32], &[u32])> =
-        items.iter().zip(&dropped).map(|(it, c)| (c.as_slice(), it.word_ids.as_slice(), it.pinyin_ids.as_slice())).collect();
+    let rows: Vec<(&[u32], &[u32], &[u32])> = items
+        .iter()
+        .zip(&dropped)
+        .map(|(it, c)| {
+            (
+                c.as_slice(),
+                it.word_ids.as_slice(),
+                it.pinyin_ids.as_slice(),
+            )
+        })
+        .collect();
     let batch = Batch::from_rows(&rows, dev)?;
     let b = items.len();
     let l = batch.mask.dims()[1];
     let out = net.forward(&batch)?;
-    let y: Vec<f32> = items.iter().flat_map(|it| it.labels.iter().copied()).collect();
+    let y: Vec<f32> = items
+        .iter()
+        .flat_map(|it| it.labels.iter().copied())
+        .collect();
     let y = Tensor::from_vec(y, (b, nl), dev)?;
     let w: Vec<f32> = items.iter().map(|it| it.weight).collect();
     let wsum: f32 = w.iter().sum::<f32>().max(1e-6);
     let w = Tensor::from_vec(w, (b, 1), dev)?;
-    let doc = (bce_elements(&out.doc_logits, &y)?.broadcast_mul(&w)?.sum_all()? / (wsum as f64 * nl as f64))?;
+    let doc = (bce_elements(&out.doc_logits, &y)?
+        .broadcast_mul(&w)?
+        .sum_all()?
+        / (wsum as f64 * nl as f64))?;
     // Evidence loss on positive windows only: where the claim words are.
     let mut t = vec![0f32; b * nl * l];
     let mut tm = vec![0f32; b * l];
@@ -245,7 +297,10 @@ fn loss_for(net: &ClaimNet, items: &[&Item], rng: &mut ChaCha8Rng, cfg: &TrainCo
     let tm = Tensor::from_vec(tm, (b, 1, l), dev)?;
     let mut loss = doc;
     if tm_sum > 0.0 && cfg.token_loss_weight > 0.0 {
-        let tok = (bce_elements(&out.token_logits, &t)?.broadcast_mul(&tm)?.sum_all()? / (tm_sum as f64 * nl as f64))?;
+        let tok = (bce_elements(&out.token_logits, &t)?
+            .broadcast_mul(&tm)?
+            .sum_all()?
+            / (tm_sum as f64 * nl as f64))?;
         loss = (loss + (tok * cfg.token_loss_weight)?)?;
     }
     if cfg.product_loss_weight > 0.0 {
@@ -273,8 +328,15 @@ pub fn train_network(
     if !train.iter().any(|w| w.example.is_positive()) {
         return Err(ModelError::Train("no positive training examples".into()));
     }
-    if cfg.epochs == 0 || cfg.batch_size == 0 || cfg.window < 8 || cfg.kernel % 2 == 0 || cfg.dilations.is_empty() {
-        return Err(ModelError::Train("epochs and batch_size must be > 0, window ≥ 8, kernel odd, dilations not empty".into()));
+    if cfg.epochs == 0
+        || cfg.batch_size == 0
+        || cfg.window < 8
+        || cfg.kernel % 2 == 0
+        || cfg.dilations.is_empty()
+    {
+        return Err(ModelError::Train(
+            "epochs and batch_size must be > 0, window ≥ 8, kernel odd, dilations not empty".into(),
+        ));
     }
     let dev = Device::Cpu;
     let normalizer = Normalizer::new(lex);
@@ -308,7 +370,10 @@ pub fn train_network(
     let varmap = VarMap::new();
     let mut named = Vec::new();
     {
-        let mut data = varmap.data().lock().map_err(|_| ModelError::Train("variable map lock poisoned".into()))?;
+        let mut data = varmap
+            .data()
+            .lock()
+            .map_err(|_| ModelError::Train("variable map lock poisoned".into()))?;
         for (name, t) in init_weights(&net_cfg, cfg.seed, &dev)? {
             let var = Var::from_tensor(&t)?;
             data.insert(name.clone(), var.clone());
@@ -318,8 +383,17 @@ pub fn train_network(
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let parameters = named.iter().map(|(_, v)| v.as_tensor().elem_count()).sum();
     let net = ClaimNet::new(&net_cfg, VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
-    let opt_cfg = AdamWConfig { lr: cfg.lr, weight_decay: cfg.weight_decay, ..AdamWConfig::default() };
-    let mut opt = AdamW::new(named.clone(), opt_cfg, |n| n.ends_with("_emb.weight"), |n| n.ends_with(".weight") && !n.ends_with("_emb.weight"))?;
+    let opt_cfg = AdamWConfig {
+        lr: cfg.lr,
+        weight_decay: cfg.weight_decay,
+        ..AdamWConfig::default()
+    };
+    let mut opt = AdamW::new(
+        named.clone(),
+        opt_cfg,
+        |n| n.ends_with("_emb.weight"),
+        |n| n.ends_with(".weight") && !n.ends_with("_emb.weight"),
+    )?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed);
     let steps_per_epoch = items.len().div_ceil(cfg.batch_size);
@@ -346,13 +420,19 @@ pub fn train_network(
             if step >= total {
                 break 'epochs;
             }
-            let lr = if step < warmup { cfg.lr * (step + 1) as f64 / warmup as f64 } else { cfg.lr * (total - step) as f64 / (total - warmup).max(1) as f64 };
+            let lr = if step < warmup {
+                cfg.lr * (step + 1) as f64 / warmup as f64
+            } else {
+                cfg.lr * (total - step) as f64 / (total - warmup).max(1) as f64
+            };
             opt.set_lr(lr.max(cfg.lr * 0.02));
             let batch: Vec<&Item> = idx.iter().map(|&i| &items[i]).collect();
             let s = loss_for(&net, &batch, &mut rng, cfg, nl, &dev)?;
             let lv = s.loss.to_scalar::<f32>()?;
             if !lv.is_finite() {
-                return Err(ModelError::Train(format!("loss became {lv} at step {step}")));
+                return Err(ModelError::Train(format!(
+                    "loss became {lv} at step {step}"
+                )));
             }
             losses.push(lv);
             let grads = s.loss.backward()?;
@@ -360,7 +440,11 @@ pub fn train_network(
             step += 1;
             if step % 50 == 0 || step == total {
                 let recent = &losses[losses.len().saturating_sub(50)..];
-                progress(step, total, recent.iter().sum::<f32>() / recent.len() as f32);
+                progress(
+                    step,
+                    total,
+                    recent.iter().sum::<f32>() / recent.len() as f32,
+                );
             }
         }
     }
@@ -368,7 +452,10 @@ pub fn train_network(
     // Characters the training data never showed stand for "unknown": give them the UNK row
     // (trained on hidden characters), so an unseen character reads as its pinyin and context.
     {
-        let data = varmap.data().lock().map_err(|_| ModelError::Train("variable map lock poisoned".into()))?;
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| ModelError::Train("variable map lock poisoned".into()))?;
         if let Some(emb) = data.get("tok_emb.weight") {
             let mut rows = emb.as_tensor().to_vec2::<f32>()?;
             let unk = rows[UNK as usize].clone();
@@ -379,7 +466,11 @@ pub fn train_network(
                 }
             }
             let flat: Vec<f32> = rows.into_iter().flatten().collect();
-            emb.set(&Tensor::from_vec(flat, emb.as_tensor().shape().clone(), &dev)?)?;
+            emb.set(&Tensor::from_vec(
+                flat,
+                emb.as_tensor().shape().clone(),
+                &dev,
+            )?)?;
         }
     }
     std::fs::create_dir_all(out).map_err(|e| ModelError::io(out, e))?;
@@ -403,7 +494,13 @@ pub fn train_network(
     };
     bundle::write_json(out, "config.json", &config)?;
     bundle::write_json(out, "train_config.json", cfg)?;
-    let head = |v: &[f32]| if v.is_empty() { 0.0 } else { v.iter().sum::<f32>() / v.len() as f32 };
+    let head = |v: &[f32]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f32>() / v.len() as f32
+        }
+    };
     Ok(TrainSummary {
         windows: items.len(),
         steps: step,
@@ -418,14 +515,22 @@ pub fn train_network(
 /// The loss of the current weights on a batch, and each trainable tensor's gradient norm (for
 /// the gradient-flow test).
 #[doc(hidden)]
-pub fn gradient_norms(train: &[Weighted], lex: &Lexicons, tax: &Taxonomy, cfg: &TrainConfig) -> Result<BTreeMap<String, f32>> {
+pub fn gradient_norms(
+    train: &[Weighted],
+    lex: &Lexicons,
+    tax: &Taxonomy,
+    cfg: &TrainConfig,
+) -> Result<BTreeMap<String, f32>> {
     let dev = Device::Cpu;
     let normalizer = Normalizer::new(lex);
     let jieba = jieba_with(&lex.userdict)?;
     let texts: Vec<&str> = train.iter().map(|w| w.example.text.as_str()).collect();
     let (c, w) = count_tokens(&texts, &normalizer, &jieba);
     let encoder = Encoder::new(lex, Vocab::build(&c, &w, 1, cfg.max_words))?;
-    let items: Vec<Item> = train.iter().flat_map(|w| make_items(w, &encoder.encode(&w.example.text), tax, cfg)).collect();
+    let items: Vec<Item> = train
+        .iter()
+        .flat_map(|w| make_items(w, &encoder.encode(&w.example.text), tax, cfg))
+        .collect();
     let net_cfg = NetConfig {
         vocab_size: encoder.vocab().len(),
         pinyin_size: encoder.vocab().pinyin_len(),
@@ -439,7 +544,10 @@ pub fn gradient_norms(train: &[Weighted], lex: &Lexicons, tax: &Taxonomy, cfg: &
     let varmap = VarMap::new();
     let mut named = Vec::new();
     {
-        let mut data = varmap.data().lock().map_err(|_| ModelError::Train("variable map lock poisoned".into()))?;
+        let mut data = varmap
+            .data()
+            .lock()
+            .map_err(|_| ModelError::Train("variable map lock poisoned".into()))?;
         for (name, t) in init_weights(&net_cfg, cfg.seed, &dev)? {
             let var = Var::from_tensor(&t)?;
             data.insert(name.clone(), var.clone());
@@ -449,7 +557,17 @@ pub fn gradient_norms(train: &[Weighted], lex: &Lexicons, tax: &Taxonomy, cfg: &
     let net = ClaimNet::new(&net_cfg, VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let refs: Vec<&Item> = items.iter().collect();
-    let s = loss_for(&net, &refs, &mut rng, &TrainConfig { char_drop: 0.0, ..cfg.clone() }, tax.labels.len(), &dev)?;
+    let s = loss_for(
+        &net,
+        &refs,
+        &mut rng,
+        &TrainConfig {
+            char_drop: 0.0,
+            ..cfg.clone()
+        },
+        tax.labels.len(),
+        &dev,
+    )?;
     let grads = s.loss.backward()?;
     let mut out = BTreeMap::new();
     for (name, var) in named {

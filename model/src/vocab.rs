@@ -55,20 +55,34 @@ pub fn all_pinyin() -> Vec<String> {
 impl Vocab {
     /// Build from counts of characters and words seen in training text. Characters seen at
     /// least once and words seen at least `min_word_freq` times get ids; the CJK block always.
-    pub fn build(char_counts: &BTreeMap<char, usize>, word_counts: &BTreeMap<String, usize>, min_word_freq: usize, max_words: usize) -> Self {
+    pub fn build(
+        char_counts: &BTreeMap<char, usize>,
+        word_counts: &BTreeMap<String, usize>,
+        min_word_freq: usize,
+        max_words: usize,
+    ) -> Self {
         let mut list: Vec<String> = SPECIALS.iter().map(|s| s.to_string()).collect();
         let mut seen = std::collections::HashSet::new();
-        for c in (CJK_RANGE.0..=CJK_RANGE.1).filter_map(char::from_u32).chain(char_counts.keys().copied()) {
+        for c in (CJK_RANGE.0..=CJK_RANGE.1)
+            .filter_map(char::from_u32)
+            .chain(char_counts.keys().copied())
+        {
             if seen.insert(c) {
                 list.push(c.to_string());
             }
         }
-        let mut words: Vec<(&String, &usize)> =
-            word_counts.iter().filter(|(w, n)| **n >= min_word_freq && w.chars().count() >= 2).collect();
+        let mut words: Vec<(&String, &usize)> = word_counts
+            .iter()
+            .filter(|(w, n)| **n >= min_word_freq && w.chars().count() >= 2)
+            .collect();
         // Most frequent first, ties by text, so the vocabulary is deterministic.
         words.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         list.extend(words.into_iter().take(max_words).map(|(w, _)| w.clone()));
-        let tokens: HashMap<String, u32> = list.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let tokens: HashMap<String, u32> = list
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
         Self::from_tokens(tokens, all_pinyin())
     }
 
@@ -82,12 +96,22 @@ impl Vocab {
                 (it.next().is_none()).then_some((c, id))
             })
             .collect();
-        let py_index: HashMap<&str, u32> = pinyin.iter().enumerate().map(|(i, p)| (p.as_str(), i as u32 + 1)).collect();
+        let py_index: HashMap<&str, u32> = pinyin
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str(), i as u32 + 1))
+            .collect();
         let char_pinyin = (CJK_RANGE.0..=CJK_RANGE.1)
             .filter_map(char::from_u32)
             .filter_map(|c| Some((c, *py_index.get(pinyin_of(c)?)?)))
             .collect();
-        Self { tokens, chars, size, pinyin, char_pinyin }
+        Self {
+            tokens,
+            chars,
+            size,
+            pinyin,
+            char_pinyin,
+        }
     }
 
     /// Number of token ids.
@@ -136,7 +160,8 @@ impl Vocab {
 
     /// The vocabulary as an HF tokenizers WordLevel `tokenizer.json`.
     pub fn to_tokenizer_json(&self) -> String {
-        let vocab: BTreeMap<&str, u32> = self.tokens.iter().map(|(t, &i)| (t.as_str(), i)).collect();
+        let vocab: BTreeMap<&str, u32> =
+            self.tokens.iter().map(|(t, &i)| (t.as_str(), i)).collect();
         // Ordered by id so the file is stable and readable.
         let mut by_id: Vec<(&str, u32)> = vocab.into_iter().collect();
         by_id.sort_by_key(|&(_, i)| i);
@@ -162,12 +187,17 @@ impl Vocab {
 
     /// Load from a `tokenizer.json` (read with the HF tokenizers crate) and the pinyin table.
     pub fn load(path: &Path, pinyin: Vec<String>) -> Result<Self> {
-        let tok = tokenizers::Tokenizer::from_file(path)
-            .map_err(|e| ModelError::Tokenizer { path: path.to_path_buf(), message: e.to_string() })?;
+        let tok = tokenizers::Tokenizer::from_file(path).map_err(|e| ModelError::Tokenizer {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         let tokens = tok.get_vocab(true);
         for (i, s) in SPECIALS.iter().enumerate() {
             if tokens.get(*s) != Some(&(i as u32)) {
-                return Err(ModelError::Tokenizer { path: path.to_path_buf(), message: format!("special token {s} is not id {i}") });
+                return Err(ModelError::Tokenizer {
+                    path: path.to_path_buf(),
+                    message: format!("special token {s} is not id {i}"),
+                });
             }
         }
         Ok(Self::from_tokens(tokens, pinyin))
@@ -180,8 +210,13 @@ mod tests {
 
     fn small() -> Vocab {
         let chars: BTreeMap<char, usize> = [('治', 3), ('👀', 1), ('a', 2)].into_iter().collect();
-        let words: BTreeMap<String, usize> =
-            [("摘镜".to_string(), 5), ("治愈".to_string(), 9), ("罕见词".to_string(), 1)].into_iter().collect();
+        let words: BTreeMap<String, usize> = [
+            ("摘镜".to_string(), 5),
+            ("治愈".to_string(), 9),
+            ("罕见词".to_string(), 1),
+        ]
+        .into_iter()
+        .collect();
         Vocab::build(&chars, &words, 2, 100)
     }
 
