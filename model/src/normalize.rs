@@ -184,7 +184,12 @@ impl Normalizer {
                 continue;
             }
             let n = out_c.len();
-            if n >= 2 && out_c[n - 1] == c && out_c[n - 2] == c && !c.is_ascii_digit() {
+            if n >= 2
+                && out_c[n - 1] == c
+                && out_c[n - 2] == c
+                && !c.is_ascii_digit()
+                && !c.is_whitespace()
+            {
                 // Fold the dropped char into the last kept one's range.
                 if let Some(last) = out_a.last_mut() {
                     last.1 = last.1.max(a.1);
@@ -374,7 +379,7 @@ mod tests {
     #[test]
     fn alignment_points_back_at_the_original_text() {
         let n = normalizer();
-        let original = "👀宝宝们 治✨yu 近视";
+        let original = "👀宝宝们 治✨癒 近视";
         let norm = n.normalize(original);
         let text = norm.text();
         let start = text
@@ -383,7 +388,7 @@ mod tests {
             .unwrap();
         let (s, e) = norm.original_range(start, start + 4).unwrap();
         let quoted: String = original.chars().skip(s).take(e - s).collect();
-        assert_eq!(quoted, "治✨yu 近视");
+        assert_eq!(quoted, "治✨癒 近视");
         assert_eq!(norm.original_len, original.chars().count());
         assert!(norm.original_range(3, 3).is_none());
         assert!(norm.original_range(0, norm.chars.len() + 1).is_none());

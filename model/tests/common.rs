@@ -18,12 +18,13 @@ pub fn tiny_train(n_per_label: usize, n_neg: usize) -> Vec<Example> {
     let tax = qingwang_datasets::Taxonomy::builtin();
     let mut out: Vec<Example> = Vec::new();
     for l in tax.label_ids() {
-        out.extend(
-            all.iter()
-                .filter(|e| e.labels.iter().any(|x| x == l) && !out.iter().any(|o| o.id == e.id))
-                .take(n_per_label)
-                .cloned(),
-        );
+        let picked: Vec<Example> = all
+            .iter()
+            .filter(|e| e.labels.iter().any(|x| x == l) && !out.iter().any(|o| o.id == e.id))
+            .take(n_per_label)
+            .cloned()
+            .collect();
+        out.extend(picked);
     }
     out.extend(all.iter().filter(|e| !e.is_positive()).take(n_neg).cloned());
     out
