@@ -1,4 +1,5 @@
 //! The binary's commands, run as a user runs them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup is a failed test
 
 use std::io::Write;
 use std::process::{Command, Stdio};

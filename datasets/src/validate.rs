@@ -263,7 +263,8 @@ mod tests {
     #[test]
     fn each_defect_is_reported_on_its_field() {
         let tax = Taxonomy::builtin();
-        let cases: Vec<(Box<dyn Fn(&mut Example)>, &str, &str)> = vec![
+        type Case<'a> = (Box<dyn Fn(&mut Example)>, &'a str, &'a str);
+        let cases: Vec<Case> = vec![
             (
                 Box::new(|e| e.labels.push("cures_all".into())),
                 "labels",

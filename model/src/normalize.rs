@@ -92,12 +92,15 @@ fn is_separator(c: char) -> bool {
         || matches!(c as u32, 0x2190..=0x21FF | 0x2300..=0x23FF | 0x2460..=0x24FF | 0x25A0..=0x27BF | 0x2900..=0x2BFF | 0x3030 | 0x303D | 0x1F000..=0x1FAFF | 0x200D)
 }
 
+/// Variants by their first normalised char: (variant chars, canonical chars), longest first.
+type VariantTable = HashMap<char, Vec<(Vec<char>, Vec<char>)>>;
+
 /// The normaliser: lexicon tables built once and shared.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
     traditional: HashMap<char, char>,
     /// First normalised char of a variant → (variant chars, canonical chars), longest first.
-    variants: HashMap<char, Vec<(Vec<char>, Vec<char>)>>,
+    variants: VariantTable,
 }
 
 impl Normalizer {
@@ -109,7 +112,7 @@ impl Normalizer {
             traditional,
             variants: HashMap::new(),
         };
-        let mut variants: HashMap<char, Vec<(Vec<char>, Vec<char>)>> = HashMap::new();
+        let mut variants: VariantTable = HashMap::new();
         for v in &lex.variants {
             let from = n.basic(&v.variant).chars;
             let to = n.basic(&v.canonical).chars;

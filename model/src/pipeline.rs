@@ -223,10 +223,7 @@ pub fn tune_thresholds(probs: &[Vec<f32>], dev: &[Example], tax: &Taxonomy) -> V
         .enumerate()
         .map(|(i, l)| {
             let scores: Vec<f32> = probs.iter().map(|p| p[i]).collect();
-            let gold: Vec<bool> = dev
-                .iter()
-                .map(|e| e.labels.iter().any(|x| *x == l.id))
-                .collect();
+            let gold: Vec<bool> = dev.iter().map(|e| e.labels.contains(&l.id)).collect();
             best_threshold(&scores, &gold).unwrap_or(l.threshold)
         })
         .collect()

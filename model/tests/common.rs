@@ -1,4 +1,5 @@
 //! Shared helpers for the model's integration tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup is a failed test
 #![allow(dead_code)]
 
 use qingwang_datasets::{Example, Split, example, repo_path};

@@ -1,6 +1,7 @@
 //! The committed default bundle: it verifies, is small, was trained from the committed data
 //! (a test fails when the data changed and the bundle was not retrained), and its outputs match
 //! the golden file within a tolerance.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup is a failed test
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! Property tests: any string in → a result out, never a panic; spans in bounds, ordered, and
 //! quoting exactly the original text in every unit; normalisation alignment in bounds.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup is a failed test
 
 use proptest::prelude::*;
 use qingwang_datasets::Lexicons;

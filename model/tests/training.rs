@@ -1,5 +1,6 @@
 //! Training on a tiny slice: every trainable tensor gets a gradient, the loss falls, the bundle
 //! it writes loads and verifies, and the same seed gives the same bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup is a failed test
 
 mod common;
 
