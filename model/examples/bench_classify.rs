@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use qingwang_datasets::{Lexicons, Split, Taxonomy, example, repo_path};
 use qingwang_model::baseline::KeywordMatcher;
-use qingwang_model::{ClassifyOptions, Classifier, bundle};
+use qingwang_model::{Classifier, ClassifyOptions, bundle};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -17,7 +17,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
@@ -43,9 +47,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let data = example::read_examples(&repo_path(qingwang_datasets::HANDWRITTEN))?;
-    let pool: Vec<String> = data.into_iter().filter(|e| e.split == Split::Test).map(|e| e.text).collect();
+    let pool: Vec<String> = data
+        .into_iter()
+        .filter(|e| e.split == Split::Test)
+        .map(|e| e.text)
+        .collect();
     let texts: Vec<&str> = pool.iter().cycle().take(n).map(String::as_str).collect();
-    let mean_len = texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / texts.len() as f64;
+    let mean_len =
+        texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / texts.len() as f64;
     let clf = Classifier::load(&bundle::default_dir())?;
     let kw = KeywordMatcher::new(&Lexicons::builtin()?, &Taxonomy::builtin());
     let opts = ClassifyOptions::default();
@@ -64,7 +73,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (m, k) = (median(model), median(keyword));
     println!("texts: {n} (mean {mean_len:.0} chars), threads: {threads}, rounds: {rounds}");
     println!("keyword baseline: {k:.0} texts/s (median)");
-    println!("model:            {m:.0} texts/s (median), {:.3}× the keyword baseline", m / k);
+    println!(
+        "model:            {m:.0} texts/s (median), {:.3}× the keyword baseline",
+        m / k
+    );
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
     Ok(())
 }
