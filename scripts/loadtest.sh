@@ -14,7 +14,9 @@ CONCURRENCY=${CONCURRENCY:-"1 2 4 8 32"}
 RUNS=${RUNS:-3}
 TOTAL_TIMEOUT=${TOTAL_TIMEOUT:-1500}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-BIN=$CARGO_TARGET_DIR/release/qingwang
+# PROFILE=dev measures the (dependencies at opt-level 3) dev build instead of release.
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then BIN=$CARGO_TARGET_DIR/release/qingwang; else BIN=$CARGO_TARGET_DIR/debug/qingwang; fi
 WORK=$(mktemp -d)
 SERVER_PID=""
 cleanup() {
@@ -30,7 +32,8 @@ if ! command -v wrk >/dev/null; then
   echo "installing wrk from apt" >&2
   (apt-get update -qq && apt-get install -y -qq wrk) >&2
 fi
-cargo build --release --locked -p qingwang >&2
+if [ "$PROFILE" = release ]; then cargo build --release --locked -p qingwang >&2; else cargo build --locked -p qingwang >&2; fi
+echo "profile: $PROFILE" >&2
 
 # Texts: the hand-written data (real Chinese claims and hard negatives), first 2048 lines.
 DATA=datasets/data/handwritten.jsonl

@@ -28,6 +28,8 @@ pub struct Inner {
     pub pool: Pool,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Channel names of the builtin taxonomy (parsed once).
+    pub channels: Vec<String>,
     loader: Arc<dyn Loader>,
     model_dir: Mutex<PathBuf>,
     reload_lock: tokio::sync::Mutex<()>,
@@ -72,6 +74,7 @@ impl AppState {
             model,
             pool,
             metrics,
+            channels: qingwang_datasets::Taxonomy::builtin().channels,
             loader,
             reload_lock: tokio::sync::Mutex::new(()),
             shutting_down: AtomicBool::new(false),

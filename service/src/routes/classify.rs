@@ -107,12 +107,11 @@ async fn classify(
 ) -> Result<impl IntoResponse, ApiError> {
     let start = Instant::now();
     let body = body_bytes(body, state.config.max_body_bytes)?;
-    let channels = qingwang_datasets::Taxonomy::builtin().channels;
     let req = request::parse(
         &body,
         &ParseLimits {
             max_items: state.config.max_batch_items,
-            channels: &channels,
+            channels: &state.channels,
         },
     )?;
     check_options(&state, &req.options)?;
