@@ -3,6 +3,7 @@
 
 mod data;
 mod model_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,8 @@ enum Command {
     Train(model_cmd::TrainArgs),
     /// Classify JSONL texts with a bundle; one output line per input line, in order.
     Classify(model_cmd::ClassifyArgs),
+    /// Serve the classifier over HTTP (see service/README.md).
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
             model_cmd::train(args, std::env::args().collect::<Vec<_>>().join(" "))
         }
         Command::Classify(args) => model_cmd::classify(args),
+        Command::Serve(args) => serve_cmd::serve(args),
     };
     match result {
         Ok(code) => code,
