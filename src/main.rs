@@ -2,6 +2,7 @@
 //! library crates; no logic of its own beyond wiring.
 
 mod data;
+mod eval_cmd;
 mod model_cmd;
 
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Train(model_cmd::TrainArgs),
     /// Classify JSONL texts with a bundle; one output line per input line, in order.
     Classify(model_cmd::ClassifyArgs),
+    /// Evaluate bundles and the keyword baseline; write metrics.json, report.md, report.html.
+    Eval(eval_cmd::EvalArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
             model_cmd::train(args, std::env::args().collect::<Vec<_>>().join(" "))
         }
         Command::Classify(args) => model_cmd::classify(args),
+        Command::Eval(args) => eval_cmd::eval(args, std::env::args().collect::<Vec<_>>().join(" ")),
     };
     match result {
         Ok(code) => code,
