@@ -2,6 +2,7 @@
 //! library crates; no logic of its own beyond wiring.
 
 mod data;
+mod eval_cmd;
 mod model_cmd;
 mod serve_cmd;
 
@@ -42,6 +43,8 @@ enum Command {
     Classify(model_cmd::ClassifyArgs),
     /// Serve the classifier over HTTP (see service/README.md).
     Serve(serve_cmd::ServeArgs),
+    /// Evaluate bundles and the keyword baseline; write metrics.json, report.md, report.html.
+    Eval(eval_cmd::EvalArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         }
         Command::Classify(args) => model_cmd::classify(args),
         Command::Serve(args) => serve_cmd::serve(args),
+        Command::Eval(args) => eval_cmd::eval(args, std::env::args().collect::<Vec<_>>().join(" ")),
     };
     match result {
         Ok(code) => code,
