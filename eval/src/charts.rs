@@ -22,7 +22,9 @@ fn color(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
 }
 
-fn err<E: std::error::Error + Send + Sync + 'static>(chart: &'static str) -> impl Fn(E) -> EvalError {
+fn err<E: std::error::Error + Send + Sync + 'static>(
+    chart: &'static str,
+) -> impl Fn(E) -> EvalError {
     move |e| EvalError::Chart {
         chart,
         source: Box::new(e),
@@ -134,7 +136,12 @@ pub fn label_pr_curves(s: &SystemReport) -> Result<String> {
             RGBColor(0, 0, 0),
             RGBColor(255, 200, 0),
         ];
-        for (i, (id, l)) in s.labels.iter().filter(|(_, l)| !l.pr_curve.is_empty()).enumerate() {
+        for (i, (id, l)) in s
+            .labels
+            .iter()
+            .filter(|(_, l)| !l.pr_curve.is_empty())
+            .enumerate()
+        {
             let c = palette[i % palette.len()];
             let mut pts: Vec<(f64, f64)> =
                 l.pr_curve.iter().map(|p| (p.recall, p.precision)).collect();
@@ -166,7 +173,10 @@ pub fn reliability(r: &EvalReport) -> Result<String> {
         let root = SVGBackend::with_string(&mut buf, (640, 440)).into_drawing_area();
         root.fill(&WHITE).map_err(&e)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Reliability: observed rate vs predicted probability", (FONT, 20))
+            .caption(
+                "Reliability: observed rate vs predicted probability",
+                (FONT, 20),
+            )
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
@@ -240,7 +250,10 @@ pub fn confusion_heatmap(s: &SystemReport) -> Result<Option<String>> {
         root.fill(&WHITE).map_err(&e)?;
         let nf = n as f64;
         let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Product confusion: {} (rows gold)", s.id), (FONT, 20))
+            .caption(
+                format!("Product confusion: {} (rows gold)", s.id),
+                (FONT, 20),
+            )
             .margin(12)
             .x_label_area_size(150)
             .y_label_area_size(170)
@@ -253,11 +266,7 @@ pub fn confusion_heatmap(s: &SystemReport) -> Result<Option<String>> {
             .y_labels(n)
             .x_label_formatter(&|v| name_at(&c.classes, *v))
             .y_label_formatter(&|v| name_at(&rows, *v))
-            .x_label_style(
-                (FONT, 12)
-                    .into_font()
-                    .transform(FontTransform::Rotate90),
-            )
+            .x_label_style((FONT, 12).into_font().transform(FontTransform::Rotate90))
             .y_label_style((FONT, 12))
             .x_desc("predicted")
             .y_desc("gold")
@@ -315,7 +324,10 @@ pub fn robustness_bars(r: &EvalReport) -> Result<String> {
         let root = SVGBackend::with_string(&mut buf, (860, 440)).into_drawing_area();
         root.fill(&WHITE).map_err(&e)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Recall on positives rewritten by each evasion kind", (FONT, 20))
+            .caption(
+                "Recall on positives rewritten by each evasion kind",
+                (FONT, 20),
+            )
             .margin(12)
             .x_label_area_size(60)
             .y_label_area_size(50)

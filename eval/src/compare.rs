@@ -61,7 +61,10 @@ impl Comparison {
     pub fn render(&self) -> String {
         let mut o = String::new();
         if !self.same_data {
-            let _ = writeln!(o, "warning: the two runs scored different data (dataset sha256 differs)");
+            let _ = writeln!(
+                o,
+                "warning: the two runs scored different data (dataset sha256 differs)"
+            );
         }
         for (title, v) in [
             ("regressed", Verdict::Regressed),
@@ -81,7 +84,11 @@ impl Comparison {
                     c.new.value - c.old.value,
                     c.old.ci_low,
                     c.old.ci_high,
-                    if c.higher_is_better { "" } else { "; lower is better" }
+                    if c.higher_is_better {
+                        ""
+                    } else {
+                        "; lower is better"
+                    }
                 );
             }
         }

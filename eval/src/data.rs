@@ -185,11 +185,7 @@ pub fn load(paths: &[PathBuf], split: Option<Split>, tax: &Taxonomy) -> Result<D
             message: "no examples to evaluate (check the files and --split)".into(),
         });
     }
-    let sha256 = hash_inputs(
-        contents
-            .iter()
-            .map(|(n, t)| (file_name(n), t.as_bytes())),
-    );
+    let sha256 = hash_inputs(contents.iter().map(|(n, t)| (file_name(n), t.as_bytes())));
     Ok(Dataset {
         items,
         files: contents.into_iter().map(|(n, _)| n).collect(),
@@ -210,8 +206,12 @@ mod tests {
     #[test]
     fn minimal_lines_need_only_text_and_labels() {
         let tax = Taxonomy::builtin();
-        let it = parse_line(r#"{"text":"戴上助听器👂恢复听力","labels":["cure_claim"]}"#, 7, &tax)
-            .unwrap();
+        let it = parse_line(
+            r#"{"text":"戴上助听器👂恢复听力","labels":["cure_claim"]}"#,
+            7,
+            &tax,
+        )
+        .unwrap();
         assert_eq!(it.example.id, "line-7");
         assert_eq!(it.channel, None);
         assert_eq!(it.family, None);
@@ -250,9 +250,14 @@ mod tests {
         assert_eq!(filtered, 1);
         let texts: Vec<&str> = items.iter().map(|i| i.example.text.as_str()).collect();
         assert_eq!(texts, ["b", "c"]);
-        let e = parse_jsonl("{\"text\":\"a\",\"labels\":[]}\n{}\n", Path::new("d.jsonl"), None, &tax)
-            .unwrap_err()
-            .to_string();
+        let e = parse_jsonl(
+            "{\"text\":\"a\",\"labels\":[]}\n{}\n",
+            Path::new("d.jsonl"),
+            None,
+            &tax,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("d.jsonl:2: field `text`"), "{e}");
     }
 }

@@ -55,10 +55,19 @@ fn chart(o: &mut String, id: &str, svg: &str) {
 pub fn render(r: &EvalReport) -> Result<String> {
     let mut o = String::new();
     o.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
-    let _ = write!(o, "<title>qingwang evaluation {}</title><style>{CSS}</style></head><body>", esc(&r.header.date));
+    let _ = write!(
+        o,
+        "<title>qingwang evaluation {}</title><style>{CSS}</style></head><body>",
+        esc(&r.header.date)
+    );
     o.push_str("<h1>qingwang evaluation</h1><table class=\"hdr\">");
     for (k, v) in header_lines(r) {
-        let _ = write!(o, "<tr><td>{}</td><td><code>{}</code></td></tr>", esc(&k), esc(&v));
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&k),
+            esc(&v)
+        );
     }
     o.push_str("</table>");
 
@@ -83,16 +92,21 @@ pub fn render(r: &EvalReport) -> Result<String> {
         rows.push(row);
     };
     extra("product accuracy", &|s| {
-        s.quality.product_accuracy.map_or("-".into(), |a| format!("{a:.3}"))
+        s.quality
+            .product_accuracy
+            .map_or("-".into(), |a| format!("{a:.3}"))
     });
     extra("evidence spans P / R (overlap)", &|s| {
         format!("{:.3} / {:.3}", s.spans.precision, s.spans.recall)
     });
     extra("ECE (violation score)", &|s| {
-        s.calibration_binary.as_ref().map_or("-".into(), |c| format!("{:.3}", c.ece))
+        s.calibration_binary
+            .as_ref()
+            .map_or("-".into(), |c| format!("{:.3}", c.ece))
     });
     extra("average precision (violation)", &|s| {
-        s.binary_average_precision.map_or("-".into(), |a| format!("{a:.3}"))
+        s.binary_average_precision
+            .map_or("-".into(), |a| format!("{a:.3}"))
     });
     extra("refused texts", &|s| s.input_errors.to_string());
     table(&mut o, &head, &rows);
@@ -102,7 +116,11 @@ pub fn render(r: &EvalReport) -> Result<String> {
     chart(&mut o, "chart-reliability", &charts::reliability(r)?);
     chart(&mut o, "chart-robustness", &charts::robustness_bars(r)?);
     for s in model_systems(r) {
-        chart(&mut o, &format!("chart-labels-{}", s.id), &charts::label_pr_curves(s)?);
+        chart(
+            &mut o,
+            &format!("chart-labels-{}", s.id),
+            &charts::label_pr_curves(s)?,
+        );
         if let Some(svg) = charts::confusion_heatmap(s)? {
             chart(&mut o, &format!("chart-confusion-{}", s.id), &svg);
         }
@@ -127,14 +145,18 @@ pub fn render(r: &EvalReport) -> Result<String> {
                     let mut row = vec![id.clone(), l.prf.support.to_string()];
                     for s in &r.systems {
                         let Some(x) = s.labels.get(id) else { continue };
-                        row.push(format!("{:.3} / {:.3} / {:.3}", x.prf.precision, x.prf.recall, x.prf.f1));
+                        row.push(format!(
+                            "{:.3} / {:.3} / {:.3}",
+                            x.prf.precision, x.prf.recall, x.prf.f1
+                        ));
                         if s.labels.values().any(|l| l.threshold.is_some()) {
                             let f = |v: Option<f32>| v.map_or("-".into(), |t| format!("{t:.2}"));
                             row.push(format!(
                                 "{} / {} / {}",
                                 f(x.threshold),
                                 f(x.best_threshold),
-                                x.average_precision.map_or("-".into(), |a| format!("{a:.3}"))
+                                x.average_precision
+                                    .map_or("-".into(), |a| format!("{a:.3}"))
                             ));
                         }
                     }
@@ -154,11 +176,20 @@ pub fn render(r: &EvalReport) -> Result<String> {
         .map(|row| {
             let mut v = vec![
                 row.kind.clone(),
-                row.systems.values().next().map_or(0, |x| x.examples).to_string(),
+                row.systems
+                    .values()
+                    .next()
+                    .map_or(0, |x| x.examples)
+                    .to_string(),
             ];
             v.extend(r.systems.iter().map(|s| {
                 row.systems.get(&s.id).map_or("-".into(), |x| {
-                    format!("{:.3} → {:.3} ({:.0}%)", x.clean_recall, x.evaded_recall, x.retained * 100.0)
+                    format!(
+                        "{:.3} → {:.3} ({:.0}%)",
+                        x.clean_recall,
+                        x.evaded_recall,
+                        x.retained * 100.0
+                    )
                 })
             }));
             v
@@ -176,9 +207,15 @@ pub fn render(r: &EvalReport) -> Result<String> {
             .map(|(k, n)| {
                 let mut v = vec![k.clone(), n.to_string()];
                 v.extend(r.systems.iter().map(|s| {
-                    s.breakdowns.get(dim).and_then(|d| d.get(&k)).map_or("-".into(), |x| {
-                        format!("{:.3} / {:.3} / {:.3}", x.binary.precision, x.binary.recall, x.binary.f1)
-                    })
+                    s.breakdowns
+                        .get(dim)
+                        .and_then(|d| d.get(&k))
+                        .map_or("-".into(), |x| {
+                            format!(
+                                "{:.3} / {:.3} / {:.3}",
+                                x.binary.precision, x.binary.recall, x.binary.f1
+                            )
+                        })
                 }));
                 v
             })
@@ -187,10 +224,19 @@ pub fn render(r: &EvalReport) -> Result<String> {
     }
 
     o.push_str("<h2>Speed</h2>");
-    let head: Vec<String> = ["system", "texts", "texts/s (1 per call)", "texts/s (batch)", "p50 ms", "p90 ms", "p99 ms", "max ms"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let head: Vec<String> = [
+        "system",
+        "texts",
+        "texts/s (1 per call)",
+        "texts/s (batch)",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let rows: Vec<Vec<String>> = r
         .systems
         .iter()
@@ -213,14 +259,28 @@ pub fn render(r: &EvalReport) -> Result<String> {
     for s in &r.systems {
         let _ = write!(o, "<h2>Worst errors: {}</h2>", esc(&s.id));
         for (title, list) in [
-            ("False positives (highest score first)", &s.errors.false_positives),
-            ("False negatives (lowest score first)", &s.errors.false_negatives),
+            (
+                "False positives (highest score first)",
+                &s.errors.false_positives,
+            ),
+            (
+                "False negatives (lowest score first)",
+                &s.errors.false_negatives,
+            ),
         ] {
             let _ = write!(o, "<h3>{title}</h3>");
-            let head: Vec<String> = ["id", "score", "gold", "predicted", "predicted spans", "gold spans", "text"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+            let head: Vec<String> = [
+                "id",
+                "score",
+                "gold",
+                "predicted",
+                "predicted spans",
+                "gold spans",
+                "text",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
             let rows: Vec<Vec<String>> = list
                 .iter()
                 .map(|m| {
@@ -263,6 +323,9 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_keeps_chinese() {
-        assert_eq!(esc("<b>治愈&\"'</b>"), "&lt;b&gt;治愈&amp;&quot;&#39;&lt;/b&gt;");
+        assert_eq!(
+            esc("<b>治愈&\"'</b>"),
+            "&lt;b&gt;治愈&amp;&quot;&#39;&lt;/b&gt;"
+        );
     }
 }

@@ -24,7 +24,10 @@ pub fn header_lines(r: &EvalReport) -> Vec<(String, String)> {
         ("taxonomy".to_string(), h.taxonomy_version.clone()),
         (
             "intervals".to_string(),
-            format!("95% bootstrap, {} resamples, seed {}", h.bootstrap_resamples, h.seed),
+            format!(
+                "95% bootstrap, {} resamples, seed {}",
+                h.bootstrap_resamples, h.seed
+            ),
         ),
     ];
     for s in &r.systems {
@@ -58,7 +61,11 @@ pub fn render(r: &EvalReport) -> String {
     let cells: Vec<String> = r
         .systems
         .iter()
-        .map(|s| s.quality.product_accuracy.map_or("-".into(), |a| format!("{a:.3}")))
+        .map(|s| {
+            s.quality
+                .product_accuracy
+                .map_or("-".into(), |a| format!("{a:.3}"))
+        })
         .collect();
     let _ = writeln!(o, "| product_accuracy | {} |", cells.join(" | "));
     let cells: Vec<String> = r
@@ -70,7 +77,11 @@ pub fn render(r: &EvalReport) -> String {
     let cells: Vec<String> = r
         .systems
         .iter()
-        .map(|s| s.calibration_binary.as_ref().map_or("-".into(), |c| format!("{:.3}", c.ece)))
+        .map(|s| {
+            s.calibration_binary
+                .as_ref()
+                .map_or("-".into(), |c| format!("{:.3}", c.ece))
+        })
         .collect();
     let _ = writeln!(o, "| ECE (violation score) | {} |", cells.join(" | "));
 
@@ -106,7 +117,12 @@ pub fn render(r: &EvalReport) -> String {
             .iter()
             .map(|s| {
                 row.systems.get(&s.id).map_or("-".into(), |x| {
-                    format!("{:.3} → {:.3} ({:.0}%)", x.clean_recall, x.evaded_recall, x.retained * 100.0)
+                    format!(
+                        "{:.3} → {:.3} ({:.0}%)",
+                        x.clean_recall,
+                        x.evaded_recall,
+                        x.retained * 100.0
+                    )
                 })
             })
             .collect();
@@ -135,14 +151,23 @@ pub fn render(r: &EvalReport) -> String {
     }
 
     let _ = writeln!(o, "## Speed\n");
-    let _ = writeln!(o, "| system | texts | texts/s (1 per call) | texts/s (batch) | p50 ms | p90 ms | p99 ms |");
+    let _ = writeln!(
+        o,
+        "| system | texts | texts/s (1 per call) | texts/s (batch) | p50 ms | p90 ms | p99 ms |"
+    );
     let _ = writeln!(o, "|---|---|---|---|---|---|---|");
     for s in &r.systems {
         if let Some(sp) = &s.speed {
             let _ = writeln!(
                 o,
                 "| {} | {} | {:.0} | {:.0} | {:.3} | {:.3} | {:.3} |",
-                s.id, sp.texts, sp.single_texts_per_s, sp.batch_texts_per_s, sp.p50_ms, sp.p90_ms, sp.p99_ms
+                s.id,
+                sp.texts,
+                sp.single_texts_per_s,
+                sp.batch_texts_per_s,
+                sp.p50_ms,
+                sp.p90_ms,
+                sp.p99_ms
             );
         }
     }

@@ -121,14 +121,26 @@ mod tests {
                 input_error: None,
             }
         };
-        let outs = [o(true, 0.6), o(true, 0.9), o(false, 0.3), o(false, 0.1), o(false, 0.2)];
+        let outs = [
+            o(true, 0.6),
+            o(true, 0.9),
+            o(false, 0.3),
+            o(false, 0.1),
+            o(false, 0.2),
+        ];
         let m = worst(&items, &outs, &labels, 1);
         assert_eq!(m.false_positives.len(), 1);
         assert_eq!(m.false_positives[0].id, "n2");
-        assert_eq!(m.false_positives[0].predicted_labels, vec![labels[0].clone()]);
+        assert_eq!(
+            m.false_positives[0].predicted_labels,
+            vec![labels[0].clone()]
+        );
         assert_eq!(m.false_negatives[0].id, "p2");
         assert_eq!(m.false_negatives[0].top_scores[0], (labels[0].clone(), 0.1));
         let all = worst(&items, &outs, &labels, 10);
-        assert_eq!((all.false_positives.len(), all.false_negatives.len()), (2, 2));
+        assert_eq!(
+            (all.false_positives.len(), all.false_negatives.len()),
+            (2, 2)
+        );
     }
 }

@@ -235,11 +235,7 @@ pub fn evaluate(cfg: &EvalConfig) -> Result<EvalReport> {
         .into_iter()
         .map(|(kind, rs)| RobustnessRow {
             kind,
-            systems: scorers
-                .iter()
-                .map(|s| s.id().to_string())
-                .zip(rs)
-                .collect(),
+            systems: scorers.iter().map(|s| s.id().to_string()).zip(rs).collect(),
         })
         .collect();
     Ok(EvalReport {
@@ -251,7 +247,11 @@ pub fn evaluate(cfg: &EvalConfig) -> Result<EvalReport> {
             dataset_sha256: data.sha256.clone(),
             split: cfg.split.map(|s| s.as_str().to_string()),
             examples: data.items.len(),
-            positives: data.items.iter().filter(|i| i.example.is_positive()).count(),
+            positives: data
+                .items
+                .iter()
+                .filter(|i| i.example.is_positive())
+                .count(),
             taxonomy_version: tax.version.clone(),
             bootstrap_resamples: cfg.bootstrap,
             seed: cfg.seed,

@@ -128,10 +128,11 @@ pub struct SystemReport {
 /// Read a metrics.json, checking its schema.
 pub fn read(path: &Path) -> Result<EvalReport> {
     let bytes = std::fs::read(path).map_err(|e| EvalError::io(path, e))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|source| EvalError::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|source| EvalError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let found = v.get("schema").and_then(|s| s.as_str()).unwrap_or("");
     if found != SCHEMA {
         return Err(EvalError::Schema {

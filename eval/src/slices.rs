@@ -142,10 +142,7 @@ pub fn slice_key(it: &Item, dim: &str) -> String {
 pub const DIMENSIONS: [&str; 4] = ["channel", "product", "source", "family"];
 
 /// Per dimension, per key: the slice's figures.
-pub fn breakdowns(
-    items: &[Item],
-    outputs: &[Output],
-) -> BTreeMap<String, BTreeMap<String, Slice>> {
+pub fn breakdowns(items: &[Item], outputs: &[Output]) -> BTreeMap<String, BTreeMap<String, Slice>> {
     let mut out = BTreeMap::new();
     for dim in DIMENSIONS {
         let mut groups: BTreeMap<String, Vec<(bool, bool)>> = BTreeMap::new();
@@ -222,7 +219,10 @@ mod tests {
         ];
         let s = span_overlap(&it, &outs);
         // (5,7) overlaps (2,6); (0,2) only touches it; the span on the negative is wrong.
-        assert_eq!((s.predicted, s.gold, s.matched_predicted, s.matched_gold), (3, 1, 1, 1));
+        assert_eq!(
+            (s.predicted, s.gold, s.matched_predicted, s.matched_gold),
+            (3, 1, 1, 1)
+        );
         assert!((s.precision - 1.0 / 3.0).abs() < 1e-12);
         assert!((s.recall - 1.0).abs() < 1e-12);
         let wrong_label = [out(true, None, &[("safety_assurance", 2, 6)])];
@@ -233,7 +233,10 @@ mod tests {
     #[test]
     fn confusion_rows_are_gold_and_none_is_a_class() {
         let it = items();
-        let products: Vec<String> = Taxonomy::builtin().product_ids().map(String::from).collect();
+        let products: Vec<String> = Taxonomy::builtin()
+            .product_ids()
+            .map(String::from)
+            .collect();
         let outs = [
             out(true, Some("myopia_vision"), &[]),
             out(false, Some("hearing"), &[]),
@@ -250,7 +253,11 @@ mod tests {
     #[test]
     fn breakdown_marks_missing_fields_unknown() {
         let it = items();
-        let outs = [out(true, None, &[]), out(true, None, &[]), out(false, None, &[])];
+        let outs = [
+            out(true, None, &[]),
+            out(true, None, &[]),
+            out(false, None, &[]),
+        ];
         let b = breakdowns(&it, &outs);
         assert_eq!(b["channel"]["unknown"].examples, 1);
         assert_eq!(b["channel"]["post"].binary.fp, 1);

@@ -49,7 +49,17 @@ fn run_writes_reports_with_charts_and_the_gate_catches_a_planted_regression() {
     assert_eq!(model.version.len(), 12);
     assert!(!model.binary_pr_curve.is_empty());
     assert!(model.calibration_binary.is_some());
-    assert_eq!(model.products.as_ref().unwrap().counts.iter().flatten().sum::<usize>(), 80);
+    assert_eq!(
+        model
+            .products
+            .as_ref()
+            .unwrap()
+            .counts
+            .iter()
+            .flatten()
+            .sum::<usize>(),
+        80
+    );
     assert!(report.systems[0].products.is_none());
     assert!(!report.robustness.is_empty());
     assert!(report.robustness.iter().all(|r| r.systems.len() == 2));
@@ -73,7 +83,9 @@ fn run_writes_reports_with_charts_and_the_gate_catches_a_planted_regression() {
     assert!(html.contains(&report.header.dataset_sha256));
     assert!(html.contains(&model.version));
     assert!(html.contains("qingwang eval --test") && html.contains("2026-01-02"));
-    assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http"));
+    assert!(
+        !html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http")
+    );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Robustness") && md.contains(&model.version));
 
@@ -90,9 +102,16 @@ fn run_writes_reports_with_charts_and_the_gate_catches_a_planted_regression() {
     f1.value = back.systems[1].headline["binary_f1"].ci_low - 0.05;
     let c = compare(&back, &worse);
     assert!(c.regressed());
-    let bad: Vec<_> = c.changes.iter().filter(|x| x.verdict == Verdict::Regressed).collect();
+    let bad: Vec<_> = c
+        .changes
+        .iter()
+        .filter(|x| x.verdict == Verdict::Regressed)
+        .collect();
     assert_eq!(bad.len(), 1);
-    assert_eq!((bad[0].system.as_str(), bad[0].metric.as_str()), ("model", "binary_f1"));
+    assert_eq!(
+        (bad[0].system.as_str(), bad[0].metric.as_str()),
+        ("model", "binary_f1")
+    );
     assert!(c.render().contains("gate: FAIL"));
 }
 
@@ -102,7 +121,10 @@ fn schema_mismatch_and_bad_data_are_named() {
     let p = tmp.path().join("m.json");
     std::fs::write(&p, r#"{"schema":"qingwang-eval/0"}"#).unwrap();
     let e = schema::read(&p).unwrap_err().to_string();
-    assert!(e.contains("qingwang-eval/0") && e.contains(qingwang_eval::SCHEMA), "{e}");
+    assert!(
+        e.contains("qingwang-eval/0") && e.contains(qingwang_eval::SCHEMA),
+        "{e}"
+    );
     let d = tmp.path().join("d.jsonl");
     std::fs::write(&d, "{\"text\":\"治愈\",\"labels\":[\"cure_claim\"]}\n{\"text\":\"x\",\"labels\":[\"bogus\"]}\n").unwrap();
     let cfg = EvalConfig {
@@ -118,5 +140,8 @@ fn schema_mismatch_and_bad_data_are_named() {
         date: String::new(),
     };
     let e = run(&cfg).unwrap_err().to_string();
-    assert!(e.contains("d.jsonl:2: field `labels`: unknown label `bogus`"), "{e}");
+    assert!(
+        e.contains("d.jsonl:2: field `labels`: unknown label `bogus`"),
+        "{e}"
+    );
 }
