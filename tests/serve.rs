@@ -1,4 +1,5 @@
 //! `qingwang serve` as a user runs it: start on port 0, answer, exit 0 on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup is a failed test
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -1,6 +1,7 @@
 //! A whole run on a slice of the committed test split with the committed default bundle:
 //! files written, charts inlined, metrics.json readable, the compare gate trips on a planted
 //! regression.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup is a failed test
 
 use std::path::PathBuf;
 

@@ -125,7 +125,8 @@ mod tests {
 
     #[test]
     fn validate_names_the_bad_setting() {
-        let cases: [(fn(&mut ServiceConfig), &str); 4] = [
+        type Case<'a> = (fn(&mut ServiceConfig), &'a str);
+        let cases: [Case; 4] = [
             (|c| c.workers = 0, "workers"),
             (|c| c.queue_capacity = 0, "queue_capacity"),
             (|c| c.request_timeout = Duration::ZERO, "request_timeout"),
