@@ -124,3 +124,69 @@ fn data_validate_passes_on_committed_data_and_names_file_line_field_on_bad_data(
     assert!(s.contains("bad.jsonl:4"), "{s}");
     assert!(s.contains("miracle"), "{s}");
 }
+
+#[test]
+fn eval_writes_reports_and_compare_exits_nonzero_on_a_planted_regression() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d.jsonl");
+    let all = std::fs::read_to_string(qingwang_datasets::repo_path(qingwang_datasets::HANDWRITTEN))
+        .unwrap();
+    let lines: Vec<&str> = all
+        .lines()
+        .filter(|l| l.contains("\"split\":\"test\""))
+        .take(60)
+        .collect();
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let out = tmp.path().join("old");
+    let (code, stdout, stderr) = run_with_stdin(
+        &[
+            "eval",
+            "--keyword-only",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--bootstrap",
+            "50",
+            "--speed-texts",
+            "0",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("keyword") && stdout.contains("violation F1"),
+        "{stdout}"
+    );
+    for f in ["metrics.json", "report.md", "report.html"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let old = out.join("metrics.json");
+    let old_s = old.to_str().unwrap();
+
+    // The same file against itself: the gate passes.
+    let (code, stdout, _) = run_with_stdin(&["eval", "--compare", old_s, old_s], "");
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("gate: pass"), "{stdout}");
+
+    // Plant a regression below the old interval: the gate fails with exit status 1.
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&old).unwrap()).unwrap();
+    let h = &mut m["systems"][0]["headline"]["binary_f1"];
+    let low = h["ci_low"].as_f64().unwrap();
+    h["value"] = serde_json::json!(low - 0.1);
+    let new = tmp.path().join("new.json");
+    std::fs::write(&new, serde_json::to_string(&m).unwrap()).unwrap();
+    let (code, stdout, _) =
+        run_with_stdin(&["eval", "--compare", old_s, new.to_str().unwrap()], "");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("gate: FAIL") && stdout.contains("binary_f1"),
+        "{stdout}"
+    );
+
+    // An unreadable file is an error (exit 2), not a pass.
+    let (code, _, stderr) = run_with_stdin(&["eval", "--compare", old_s, "/nonexistent.json"], "");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent.json"), "{stderr}");
+}

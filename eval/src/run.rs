@@ -17,7 +17,7 @@ use crate::robustness::robustness;
 use crate::schema::{EvalReport, Header, LabelReport, RobustnessRow, SCHEMA, SystemReport};
 use crate::slices::{breakdowns, confusion, span_overlap};
 use crate::speed::measure;
-use crate::system::{KeywordScorer, ModelScorer, Output, Scorer, SystemKind};
+use crate::system::{KeywordScorer, LinearScorer, ModelScorer, Output, Scorer, SystemKind};
 
 /// Everything a run needs, validated by [`EvalConfig::check`].
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +128,7 @@ fn system_report(
             let curve = pr_curve(&scores, &gold);
             LabelReport {
                 prf,
-                threshold: model.map(|m| m.classifier().labels()[li].threshold),
+                threshold: s.thresholds().and_then(|t| t.get(li).copied()),
                 best_threshold: best_threshold(&scores, &gold),
                 average_precision: average_precision(&curve),
                 pr_curve: curve,
@@ -219,7 +219,18 @@ pub fn evaluate(cfg: &EvalConfig) -> Result<EvalReport> {
         };
         models.push(ModelScorer::load(id, dir)?);
     }
+    // The first bundle's linear baseline, when it has one (older bundles may not).
+    let linear = match models.first() {
+        Some(m) if m.classifier().dir().join("linear.json").is_file() => Some(LinearScorer::load(
+            m.classifier().dir(),
+            m.classifier().version(),
+        )?),
+        _ => None,
+    };
     let mut systems: Vec<(&dyn Scorer, Option<&ModelScorer>)> = vec![(&keyword, None)];
+    if let Some(l) = &linear {
+        systems.push((l, None));
+    }
     systems.extend(models.iter().map(|m| (m as &dyn Scorer, Some(m))));
     let texts: Vec<&str> = data.items.iter().map(|i| i.example.text.as_str()).collect();
     let mut reports = Vec::new();

@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use qingwang_datasets::{Lexicons, Taxonomy};
-use qingwang_model::baseline::KeywordMatcher;
+use qingwang_model::baseline::{KeywordMatcher, LinearModel};
 use qingwang_model::metrics::SystemOutput;
+use qingwang_model::normalize::Normalizer;
 use qingwang_model::{Classifier, ClassifyOptions};
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +55,7 @@ impl Output {
     }
 }
 
-/// model | keyword.
+/// model | keyword | linear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SystemKind {
@@ -62,6 +63,8 @@ pub enum SystemKind {
     Model,
     /// The trigger-word baseline (the status quo).
     Keyword,
+    /// The bag-of-n-grams baseline stored in a bundle (`linear.json` + `linear.safetensors`).
+    Linear,
 }
 
 /// A system that can score texts.
@@ -74,6 +77,10 @@ pub trait Scorer {
     fn version(&self) -> String;
     /// Whether it predicts products.
     fn predicts_products(&self) -> bool;
+    /// The per-label decision thresholds (taxonomy order), for systems that have them.
+    fn thresholds(&self) -> Option<Vec<f32>> {
+        None
+    }
     /// One output per text, in order.
     fn run(&self, texts: &[&str]) -> Result<Vec<Output>>;
 }
@@ -111,6 +118,15 @@ impl Scorer for ModelScorer {
     }
     fn predicts_products(&self) -> bool {
         true
+    }
+    fn thresholds(&self) -> Option<Vec<f32>> {
+        Some(
+            self.classifier
+                .labels()
+                .iter()
+                .map(|l| l.threshold)
+                .collect(),
+        )
     }
     fn run(&self, texts: &[&str]) -> Result<Vec<Output>> {
         let opts = ClassifyOptions {
@@ -165,6 +181,65 @@ impl Scorer for ModelScorer {
             }
         }
         Ok(out)
+    }
+}
+
+/// The linear baseline kept in a bundle, read with the bundle's own lexicons.
+pub struct LinearScorer {
+    model: LinearModel,
+    normalizer: Normalizer,
+    version: String,
+}
+
+impl LinearScorer {
+    /// Load `linear.json` + `linear.safetensors` and the lexicons of the bundle at `dir`
+    /// (the bundle named `version`).
+    pub fn load(dir: &Path, version: &str) -> Result<Self> {
+        let lex = Lexicons::load_dir(&dir.join("lexicon"))?;
+        Ok(Self {
+            model: LinearModel::load(dir)?,
+            normalizer: Normalizer::new(&lex),
+            version: format!("linear baseline of {version}"),
+        })
+    }
+}
+
+impl Scorer for LinearScorer {
+    fn id(&self) -> &str {
+        "linear"
+    }
+    fn kind(&self) -> SystemKind {
+        SystemKind::Linear
+    }
+    fn version(&self) -> String {
+        self.version.clone()
+    }
+    fn predicts_products(&self) -> bool {
+        false
+    }
+    fn thresholds(&self) -> Option<Vec<f32>> {
+        Some(self.model.thresholds.clone())
+    }
+    fn run(&self, texts: &[&str]) -> Result<Vec<Output>> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let probs = self.model.probs(t, &self.normalizer);
+                let flags = probs
+                    .iter()
+                    .zip(&self.model.thresholds)
+                    .map(|(p, th)| p >= th)
+                    .collect();
+                Output {
+                    flags,
+                    score: probs.iter().copied().fold(0.0, f32::max),
+                    probs: Some(probs),
+                    product: None,
+                    spans: vec![],
+                    input_error: None,
+                }
+            })
+            .collect())
     }
 }
 

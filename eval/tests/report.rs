@@ -42,11 +42,27 @@ fn run_writes_reports_with_charts_and_the_gate_catches_a_planted_regression() {
     };
     let report = run(&cfg).unwrap();
     assert_eq!(report.header.examples, 80);
-    assert_eq!(report.systems.len(), 2);
+    assert_eq!(report.systems.len(), 3);
     assert_eq!(report.systems[0].id, "keyword");
-    assert_eq!(report.systems[1].kind, SystemKind::Model);
+    assert_eq!(report.systems[1].kind, SystemKind::Linear);
+    assert_eq!(report.systems[2].kind, SystemKind::Model);
     assert_eq!(report.header.dataset_sha256.len(), 64);
-    let model = &report.systems[1];
+    let model = &report.systems[2];
+    // The linear baseline is scored with the thresholds stored in the bundle (dev-tuned).
+    let linear = &report.systems[1];
+    let stored =
+        qingwang_model::baseline::LinearModel::load(&qingwang_model::bundle::default_dir())
+            .unwrap()
+            .thresholds;
+    for (i, l) in qingwang_datasets::Taxonomy::builtin()
+        .labels
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(linear.labels[&l.id].threshold, Some(stored[i]), "{}", l.id);
+    }
+    assert!(!linear.binary_pr_curve.is_empty());
+    assert!(linear.products.is_none());
     assert_eq!(model.version.len(), 12);
     assert!(!model.binary_pr_curve.is_empty());
     assert!(model.calibration_binary.is_some());
@@ -63,7 +79,7 @@ fn run_writes_reports_with_charts_and_the_gate_catches_a_planted_regression() {
     );
     assert!(report.systems[0].products.is_none());
     assert!(!report.robustness.is_empty());
-    assert!(report.robustness.iter().all(|r| r.systems.len() == 2));
+    assert!(report.robustness.iter().all(|r| r.systems.len() == 3));
     for s in &report.systems {
         let f1 = s.headline["binary_f1"];
         assert!((f1.value - s.quality.binary.f1).abs() < 1e-12);
@@ -92,15 +108,15 @@ fn run_writes_reports_with_charts_and_the_gate_catches_a_planted_regression() {
 
     let back = schema::read(&out.join("metrics.json")).unwrap();
     assert_eq!(back.schema, qingwang_eval::SCHEMA);
-    assert_eq!(back.systems.len(), 2);
+    assert_eq!(back.systems.len(), 3);
     assert_eq!(back.header, report.header);
 
     // Same run: nothing regressed.
     assert!(!compare(&back, &back).regressed());
     // Plant a regression: the model's F1 drops below the old interval.
     let mut worse = back.clone();
-    let f1 = worse.systems[1].headline.get_mut("binary_f1").unwrap();
-    f1.value = back.systems[1].headline["binary_f1"].ci_low - 0.05;
+    let f1 = worse.systems[2].headline.get_mut("binary_f1").unwrap();
+    f1.value = back.systems[2].headline["binary_f1"].ci_low - 0.05;
     let c = compare(&back, &worse);
     assert!(c.regressed());
     let bad: Vec<_> = c
