@@ -83,9 +83,12 @@ CLI=$(median < "$WORK/cli.txt")
 echo "qingwang classify: $CLI texts/s (median of $RUNS)" >&2
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+T0=$(date +%s.%N)
 QINGWANG_LOG=warn "$BIN" serve --addr "127.0.0.1:$PORT" & SERVER_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 500); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break; sleep 0.02; done
 curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null
+T1=$(date +%s.%N)
+echo "start-up: ready after $(awk -v a="$T0" -v b="$T1" 'BEGIN {printf "%.2f", b - a}') s (launch to first 200 from /ready)" >&2
 
 rss_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
 
