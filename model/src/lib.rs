@@ -17,6 +17,7 @@ pub mod normalize;
 pub mod optim;
 pub mod pipeline;
 pub mod train;
+pub mod transcript;
 pub mod vocab;
 
 pub use classifier::{
