@@ -4,6 +4,7 @@
 mod data;
 mod eval_cmd;
 mod model_cmd;
+mod scan_cmd;
 mod serve_cmd;
 
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
     Train(model_cmd::TrainArgs),
     /// Classify JSONL texts with a bundle; one output line per input line, in order.
     Classify(model_cmd::ClassifyArgs),
+    /// Scan a transcript (JSONL, SRT or WebVTT): incidents on the timeline and a room summary.
+    Scan(scan_cmd::ScanArgs),
     /// Serve the classifier over HTTP (see service/README.md).
     Serve(serve_cmd::ServeArgs),
     /// Evaluate bundles and the keyword baseline; write metrics.json, report.md, report.html.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
             model_cmd::train(args, std::env::args().collect::<Vec<_>>().join(" "))
         }
         Command::Classify(args) => model_cmd::classify(args),
+        Command::Scan(args) => scan_cmd::scan(args),
         Command::Serve(args) => serve_cmd::serve(args),
         Command::Eval(args) => eval_cmd::eval(args, std::env::args().collect::<Vec<_>>().join(" ")),
     };
