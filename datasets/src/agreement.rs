@@ -26,7 +26,11 @@ pub fn cohen_kappa<T: Eq + Hash + Clone>(pairs: &[(T, T)]) -> Option<f64> {
         }
     }
     let po = agree / n;
-    let pe: f64 = a.iter().map(|(k, ca)| ca * b.get(k).copied().unwrap_or(0.0)).sum::<f64>() / (n * n);
+    let pe: f64 = a
+        .iter()
+        .map(|(k, ca)| ca * b.get(k).copied().unwrap_or(0.0))
+        .sum::<f64>()
+        / (n * n);
     if (1.0 - pe).abs() < 1e-12 {
         return None;
     }
@@ -169,7 +173,12 @@ pub fn report(tasks: &[AnnotatedTask], labels: &[String]) -> AgreementReport {
             });
             let units: Vec<Vec<Option<bool>>> = tasks
                 .iter()
-                .map(|t| annotators.iter().map(|who| value_of(t, who, label)).collect())
+                .map(|t| {
+                    annotators
+                        .iter()
+                        .map(|who| value_of(t, who, label))
+                        .collect()
+                })
                 .collect();
             LabelAgreement {
                 label: label.clone(),
@@ -196,7 +205,9 @@ pub fn report(tasks: &[AnnotatedTask], labels: &[String]) -> AgreementReport {
         .iter()
         .flat_map(|t| {
             t.annotations.iter().enumerate().flat_map(move |(i, a)| {
-                t.annotations[i + 1..].iter().filter_map(move |b| span_f1(&a.spans, &b.spans))
+                t.annotations[i + 1..]
+                    .iter()
+                    .filter_map(move |b| span_f1(&a.spans, &b.spans))
             })
         })
         .collect();
@@ -248,9 +259,16 @@ mod tests {
 
     #[test]
     fn alpha_perfect_and_two_coder() {
-        let units = vec![vec![Some(1), Some(1)], vec![Some(2), Some(2)], vec![Some(1), None]];
+        let units = vec![
+            vec![Some(1), Some(1)],
+            vec![Some(2), Some(2)],
+            vec![Some(1), None],
+        ];
         assert!((krippendorff_alpha_nominal(&units).unwrap() - 1.0).abs() < 1e-12);
-        assert_eq!(krippendorff_alpha_nominal::<u8>(&[vec![Some(1), None]]), None);
+        assert_eq!(
+            krippendorff_alpha_nominal::<u8>(&[vec![Some(1), None]]),
+            None
+        );
     }
 
     #[test]

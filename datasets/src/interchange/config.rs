@@ -19,26 +19,47 @@ fn esc(s: &str) -> String {
 pub fn labelstudio_config(tax: &Taxonomy) -> String {
     let mut x = String::new();
     x.push_str("<!-- Generated from datasets/taxonomy.json by `qingwang data labelstudio-config`; do not edit. -->\n");
-    x.push_str(&format!("<!-- taxonomy version {} -->\n", esc(&tax.version)));
+    x.push_str(&format!(
+        "<!-- taxonomy version {} -->\n",
+        esc(&tax.version)
+    ));
     x.push_str("<View>\n");
     x.push_str("  <Header value=\"文本 Text\"/>\n");
     x.push_str("  <Text name=\"text\" value=\"$text\" granularity=\"symbol\"/>\n");
     x.push_str("  <Header value=\"证据片段 Evidence spans\"/>\n");
     x.push_str("  <Labels name=\"evidence\" toName=\"text\" choice=\"multiple\">\n");
     for l in &tax.labels {
-        x.push_str(&format!("    <Label value=\"{}\" hint=\"{}\"/>\n", esc(&l.id), esc(&l.zh)));
+        x.push_str(&format!(
+            "    <Label value=\"{}\" hint=\"{}\"/>\n",
+            esc(&l.id),
+            esc(&l.zh)
+        ));
     }
     x.push_str("  </Labels>\n");
     x.push_str("  <Header value=\"违规类型 Claim labels (none = no violation)\"/>\n");
-    x.push_str("  <Choices name=\"labels\" toName=\"text\" choice=\"multiple\" showInline=\"false\">\n");
+    x.push_str(
+        "  <Choices name=\"labels\" toName=\"text\" choice=\"multiple\" showInline=\"false\">\n",
+    );
     for l in &tax.labels {
-        x.push_str(&format!("    <Choice value=\"{}\" hint=\"{}: {}\"/>\n", esc(&l.id), esc(&l.zh), esc(&l.definition)));
+        x.push_str(&format!(
+            "    <Choice value=\"{}\" hint=\"{}: {}\"/>\n",
+            esc(&l.id),
+            esc(&l.zh),
+            esc(&l.definition)
+        ));
     }
     x.push_str("  </Choices>\n");
     x.push_str("  <Header value=\"产品类别 Product\"/>\n");
-    x.push_str("  <Choices name=\"product\" toName=\"text\" choice=\"single\" showInline=\"false\">\n");
+    x.push_str(
+        "  <Choices name=\"product\" toName=\"text\" choice=\"single\" showInline=\"false\">\n",
+    );
     for p in &tax.products {
-        x.push_str(&format!("    <Choice value=\"{}\" hint=\"{}: {}\"/>\n", esc(&p.id), esc(&p.zh), esc(&p.definition)));
+        x.push_str(&format!(
+            "    <Choice value=\"{}\" hint=\"{}: {}\"/>\n",
+            esc(&p.id),
+            esc(&p.zh),
+            esc(&p.definition)
+        ));
     }
     x.push_str("  </Choices>\n");
     x.push_str("  <Header value=\"备注 Note\"/>\n");
@@ -70,7 +91,12 @@ mod tests {
         let tax = Taxonomy::builtin();
         let c = labelstudio_config(&tax);
         for l in &tax.labels {
-            assert_eq!(c.matches(&format!("value=\"{}\"", l.id)).count(), 2, "{}", l.id);
+            assert_eq!(
+                c.matches(&format!("value=\"{}\"", l.id)).count(),
+                2,
+                "{}",
+                l.id
+            );
         }
         for p in &tax.products {
             assert!(c.contains(&format!("<Choice value=\"{}\"", p.id)));

@@ -35,7 +35,11 @@ pub fn export(examples: &[Example]) -> String {
 }
 
 fn err(index: usize, field: impl Into<String>, message: impl Into<String>) -> DatasetError {
-    DatasetError::Task { index, field: field.into(), message: message.into() }
+    DatasetError::Task {
+        index,
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 fn usize_at(index: usize, field: &str, v: Option<&Value>) -> Result<usize> {
@@ -47,8 +51,13 @@ fn usize_at(index: usize, field: &str, v: Option<&Value>) -> Result<usize> {
 /// Parse doccano JSONL. Lines with the same `id` (one per annotator) become one task.
 pub fn import(jsonl: &str) -> Result<Vec<AnnotatedTask>> {
     let mut tasks: Vec<AnnotatedTask> = Vec::new();
-    for (index, line) in jsonl.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let v: Value = serde_json::from_str(line).map_err(|e| err(index, "-", format!("not JSON: {e}")))?;
+    for (index, line) in jsonl
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: Value =
+            serde_json::from_str(line).map_err(|e| err(index, "-", format!("not JSON: {e}")))?;
         let text = v
             .get("text")
             .and_then(Value::as_str)
@@ -69,15 +78,28 @@ pub fn import(jsonl: &str) -> Result<Vec<AnnotatedTask>> {
             Some(Value::Number(n)) => n.to_string(),
             _ => "0".to_string(),
         };
-        let mut ann = Annotation { annotator, labels: Vec::new(), product: None, spans: Vec::new(), note: None };
+        let mut ann = Annotation {
+            annotator,
+            labels: Vec::new(),
+            product: None,
+            spans: Vec::new(),
+            note: None,
+        };
         let mut add_span = |field: String, start: usize, end: usize, label: &str| -> Result<()> {
-            let s = span_from_chars(&text, label, start, end)
-                .ok_or_else(|| err(index, field, format!("span {start}..{end} is empty or outside the text")))?;
+            let s = span_from_chars(&text, label, start, end).ok_or_else(|| {
+                err(
+                    index,
+                    field,
+                    format!("span {start}..{end} is empty or outside the text"),
+                )
+            })?;
             ann.spans.push(s);
             Ok(())
         };
         if let Some(labels) = v.get("label") {
-            let labels = labels.as_array().ok_or_else(|| err(index, "label", "not an array"))?;
+            let labels = labels
+                .as_array()
+                .ok_or_else(|| err(index, "label", "not an array"))?;
             for (j, l) in labels.iter().enumerate() {
                 let f = format!("label[{j}]");
                 match l {
@@ -85,7 +107,10 @@ pub fn import(jsonl: &str) -> Result<Vec<AnnotatedTask>> {
                     Value::Array(a) if a.len() == 3 => {
                         let start = usize_at(index, &f, a.first())?;
                         let end = usize_at(index, &f, a.get(1))?;
-                        let label = a.get(2).and_then(Value::as_str).ok_or_else(|| err(index, &f, "label not a string"))?;
+                        let label = a
+                            .get(2)
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| err(index, &f, "label not a string"))?;
                         add_span(f, start, end, label)?;
                     }
                     _ => return Err(err(index, f, "expected a string or [start, end, label]")),
@@ -93,17 +118,26 @@ pub fn import(jsonl: &str) -> Result<Vec<AnnotatedTask>> {
             }
         }
         if let Some(ents) = v.get("entities") {
-            let ents = ents.as_array().ok_or_else(|| err(index, "entities", "not an array"))?;
+            let ents = ents
+                .as_array()
+                .ok_or_else(|| err(index, "entities", "not an array"))?;
             for (j, e) in ents.iter().enumerate() {
                 let f = format!("entities[{j}]");
                 let start = usize_at(index, &format!("{f}.start_offset"), e.get("start_offset"))?;
                 let end = usize_at(index, &format!("{f}.end_offset"), e.get("end_offset"))?;
-                let label = e.get("label").and_then(Value::as_str)
+                let label = e
+                    .get("label")
+                    .and_then(Value::as_str)
                     .ok_or_else(|| err(index, format!("{f}.label"), "missing or not a string"))?;
                 add_span(f, start, end, label)?;
             }
         }
-        for l in v.get("label").and_then(Value::as_array).into_iter().flatten() {
+        for l in v
+            .get("label")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(s) = l.as_str() {
                 match s.strip_prefix(PRODUCT_PREFIX) {
                     Some(p) => ann.product = Some(p.to_string()),
@@ -113,7 +147,13 @@ pub fn import(jsonl: &str) -> Result<Vec<AnnotatedTask>> {
         }
         match tasks.iter_mut().find(|t| t.task_id == task_id) {
             Some(t) => t.annotations.push(ann),
-            None => tasks.push(AnnotatedTask { index, task_id, text, channel, annotations: vec![ann] }),
+            None => tasks.push(AnnotatedTask {
+                index,
+                task_id,
+                text,
+                channel,
+                annotations: vec![ann],
+            }),
         }
     }
     Ok(tasks)

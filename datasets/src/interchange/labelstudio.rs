@@ -35,12 +35,16 @@ pub fn result_items(
 ) -> Vec<Value> {
     let mut out = Vec::new();
     if !labels.is_empty() {
-        out.push(json!({"id": "labels", "from_name": "labels", "to_name": "text",
-            "type": "choices", "value": {"choices": labels}}));
+        out.push(
+            json!({"id": "labels", "from_name": "labels", "to_name": "text",
+            "type": "choices", "value": {"choices": labels}}),
+        );
     }
     if let Some(p) = product {
-        out.push(json!({"id": "product", "from_name": "product", "to_name": "text",
-            "type": "choices", "value": {"choices": [p]}}));
+        out.push(
+            json!({"id": "product", "from_name": "product", "to_name": "text",
+            "type": "choices", "value": {"choices": [p]}}),
+        );
     }
     for (i, s) in spans.iter().enumerate() {
         let (Some(start), Some(end)) = (
@@ -49,9 +53,11 @@ pub fn result_items(
         ) else {
             continue;
         };
-        out.push(json!({"id": format!("span{i}"), "from_name": "evidence", "to_name": "text",
+        out.push(
+            json!({"id": format!("span{i}"), "from_name": "evidence", "to_name": "text",
             "type": "labels", "value": {"start": start, "end": end, "text": s.text,
-            "labels": [s.label]}}));
+            "labels": [s.label]}}),
+        );
     }
     out
 }
@@ -155,7 +161,11 @@ pub fn parse_result(index: usize, field: &str, text: &str, result: &Value) -> Re
                 }
             }
             other => {
-                return Err(err(index, format!("{f}.from_name"), format!("unknown control `{other}`")));
+                return Err(err(
+                    index,
+                    format!("{f}.from_name"),
+                    format!("unknown control `{other}`"),
+                ));
             }
         }
     }
@@ -165,11 +175,16 @@ pub fn parse_result(index: usize, field: &str, text: &str, result: &Value) -> Re
 /// Parse a Label Studio JSON export (array of tasks with `annotations`). Cancelled annotations
 /// are skipped; tasks without annotations are kept with none.
 pub fn import(json_text: &str) -> Result<Vec<AnnotatedTask>> {
-    let v: Value = serde_json::from_str(json_text).map_err(|e| err(0, "-", format!("not JSON: {e}")))?;
-    let tasks = v.as_array().ok_or_else(|| err(0, "-", "expected a JSON array of tasks"))?;
+    let v: Value =
+        serde_json::from_str(json_text).map_err(|e| err(0, "-", format!("not JSON: {e}")))?;
+    let tasks = v
+        .as_array()
+        .ok_or_else(|| err(0, "-", "expected a JSON array of tasks"))?;
     let mut out = Vec::new();
     for (index, task) in tasks.iter().enumerate() {
-        let data = task.get("data").ok_or_else(|| err(index, "data", "missing"))?;
+        let data = task
+            .get("data")
+            .ok_or_else(|| err(index, "data", "missing"))?;
         let text = data
             .get("text")
             .and_then(Value::as_str)
@@ -188,19 +203,29 @@ pub fn import(json_text: &str) -> Result<Vec<AnnotatedTask>> {
         };
         let mut annotations = Vec::new();
         if let Some(anns) = task.get("annotations") {
-            let anns = anns.as_array().ok_or_else(|| err(index, "annotations", "not an array"))?;
+            let anns = anns
+                .as_array()
+                .ok_or_else(|| err(index, "annotations", "not an array"))?;
             for (k, a) in anns.iter().enumerate() {
                 if a.get("was_cancelled").and_then(Value::as_bool) == Some(true) {
                     continue;
                 }
                 let field = format!("annotations[{k}].result");
-                let result = a.get("result").ok_or_else(|| err(index, &field, "missing"))?;
+                let result = a
+                    .get("result")
+                    .ok_or_else(|| err(index, &field, "missing"))?;
                 let mut ann = parse_result(index, &field, &text, result)?;
                 ann.annotator = annotator_of(a);
                 annotations.push(ann);
             }
         }
-        out.push(AnnotatedTask { index, task_id, text, channel, annotations });
+        out.push(AnnotatedTask {
+            index,
+            task_id,
+            text,
+            channel,
+            annotations,
+        });
     }
     Ok(out)
 }
@@ -224,6 +249,9 @@ mod tests {
             {"from_name":"evidence","to_name":"text","type":"labels",
              "value":{"start":1,"end":3,"labels":["cure_claim"]}}]}]}]"#;
         let e = import(doc).unwrap_err().to_string();
-        assert!(e.contains("task 0") && e.contains("annotations[0].result[0].value.start"), "{e}");
+        assert!(
+            e.contains("task 0") && e.contains("annotations[0].result[0].value.start"),
+            "{e}"
+        );
     }
 }

@@ -64,7 +64,13 @@ pub struct Conflict {
 
 fn id_safe(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -133,11 +139,12 @@ impl AnnotatedTask {
         });
         push("product", &|a| serde_json::json!(a.product));
         push("spans", &|a| {
-            serde_json::json!(a
-                .spans
-                .iter()
-                .map(|s| (s.char_start, s.char_end, s.label.clone()))
-                .collect::<BTreeSet<_>>())
+            serde_json::json!(
+                a.spans
+                    .iter()
+                    .map(|s| (s.char_start, s.char_end, s.label.clone()))
+                    .collect::<BTreeSet<_>>()
+            )
         });
         out
     }
@@ -172,4 +179,84 @@ pub fn tasks_from_examples(examples: &[Example]) -> Vec<AnnotatedTask> {
         }
     }
     tasks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::example::span_from_chars;
+
+    fn ex(id: &str, text: &str, label: &str, start: usize, end: usize) -> Example {
+        Example {
+            id: id.into(),
+            text: text.into(),
+            channel: Channel::Livestream,
+            labels: vec![label.into()],
+            product: Some("myopia_vision".into()),
+            spans: vec![span_from_chars(text, label, start, end).unwrap()],
+            source: Source::Handwritten,
+            family: "f".into(),
+            split: Split::Dev,
+            kind: None,
+            neg_type: None,
+            evasion: Vec::new(),
+        }
+    }
+
+    /// Export as predictions, import them as one annotator's answer: nothing lost.
+    #[test]
+    fn round_trips_emoji_traditional_and_end_spans() {
+        let exs = vec![
+            ex("a", "👋👋家人們治癒近視", "cure_claim", 5, 9),
+            ex("b", "治癒近視🎉", "cure_claim", 0, 5),
+        ];
+        let preds: Vec<labelstudio::Prediction> = exs
+            .iter()
+            .map(|e| labelstudio::Prediction {
+                model_version: "t".into(),
+                score: 0.9,
+                labels: e.labels.clone(),
+                product: e.product.clone(),
+                spans: e.spans.clone(),
+            })
+            .collect();
+        let mut tasks = labelstudio::export(&exs, Some(&preds));
+        for t in tasks.as_array_mut().unwrap() {
+            let mut p = t["predictions"][0].clone();
+            p["completed_by"] = serde_json::json!(7);
+            t["annotations"] = serde_json::json!([p]);
+        }
+        let back = labelstudio::import(&tasks.to_string()).unwrap();
+        for (t, e) in back.iter().zip(&exs) {
+            let r = &t.to_examples()[0];
+            assert_eq!(
+                (&r.text, &r.labels, &r.product, &r.spans),
+                (&e.text, &e.labels, &e.product, &e.spans)
+            );
+            assert_eq!(r.source, Source::Analyst);
+            assert_eq!(r.id, format!("analyst-{}-7", e.id));
+        }
+        let d = doccano::import(&doccano::export(&exs)).unwrap();
+        for (t, e) in d.iter().zip(&exs) {
+            let r = &t.to_examples()[0];
+            assert_eq!(
+                (&r.labels, &r.product, &r.spans),
+                (&e.labels, &e.product, &e.spans)
+            );
+        }
+    }
+
+    #[test]
+    fn disagreement_is_a_conflict() {
+        let doc = r#"[{"data":{"text":"治愈近视","id":"t1"},"annotations":[
+          {"completed_by":1,"result":[{"from_name":"labels","to_name":"text","type":"choices","value":{"choices":["cure_claim"]}}]},
+          {"completed_by":2,"result":[]}]}]"#;
+        let t = labelstudio::import(doc).unwrap();
+        let c = t[0].conflicts();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].field, "labels");
+        assert_eq!(t[0].to_examples().len(), 2);
+        let again = tasks_from_examples(&t[0].to_examples());
+        assert_eq!(again[0].annotations.len(), 2);
+    }
 }
