@@ -48,6 +48,16 @@ pub enum DatasetError {
     /// The taxonomy is internally inconsistent (duplicate ids, bad thresholds).
     #[error("taxonomy: {0}")]
     Taxonomy(String),
+    /// A task in an annotation tool's export is unusable; names the 0-based task and the field.
+    #[error("task {index}: field `{field}`: {message}")]
+    Task {
+        /// 0-based position of the task in the file.
+        index: usize,
+        /// The offending field, as a JSON path (`annotations[1].result[0].value.start`).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Generator input is unusable (a fragment pool is empty, a frame lacks its slot).
     #[error("generator: {0}")]
     Generator(String),

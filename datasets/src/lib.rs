@@ -6,11 +6,13 @@
 //! nothing of neural networks, HTTP or the command line, and does no I/O except reading and
 //! writing the files it is asked to.
 
+pub mod agreement;
 pub mod authoring;
 pub mod dedupe;
 mod error;
 pub mod example;
 pub mod generate;
+pub mod interchange;
 pub mod lexicon;
 pub mod perturb;
 pub mod split;
