@@ -276,7 +276,7 @@ mod tests {
         let t = "家人们治愈近视👋";
         let a = crate::example::span_from_chars(t, "cure_claim", 3, 7).unwrap();
         let b = crate::example::span_from_chars(t, "cure_claim", 3, 5).unwrap();
-        assert!((span_f1(&[a.clone()], &[b]).unwrap() - 2.0 * 2.0 / 6.0).abs() < 1e-12);
+        assert!((span_f1(std::slice::from_ref(&a), &[b]).unwrap() - 2.0 * 2.0 / 6.0).abs() < 1e-12);
         assert_eq!(span_f1(&[], &[]), None);
         assert_eq!(span_f1(&[a], &[]), Some(0.0));
     }

@@ -609,7 +609,7 @@ mod tests {
         assert_eq!(room.incidents().count(), 5);
         let s = room.summary();
         assert_eq!(s.incidents, n as u64);
-        assert_eq!(s.risk.len() as u64, 2_001_000 / 60_000 - 1000 / 60_000 + 1);
+        assert_eq!(s.risk.len() as u64, 2_001_000 / 60_000 + 1);
         // Windows are batched per push, and every char is scored at most len/stride + 1 times.
         assert!(k.windows.get() <= 2 * 10_000 / 5 + 2);
     }
