@@ -1,14 +1,17 @@
 //! `qingwang data …`: thin wrappers over `qingwang_datasets`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use qingwang_datasets::dedupe::{NearDupConfig, NearDupIndex, dedupe_key};
 use qingwang_datasets::generate::{Fragments, GenerateConfig, Generator};
+use qingwang_datasets::interchange::{self, AnnotatedTask, labelstudio as ls};
 use qingwang_datasets::split::{SplitConfig, split};
-use qingwang_datasets::{Example, Lexicons, Source, Taxonomy, example, repo_path, stats, validate};
+use qingwang_datasets::{
+    Example, Lexicons, Source, Span, Taxonomy, example, repo_path, stats, validate,
+};
 
 #[derive(Debug, Args)]
 pub struct DataArgs {
@@ -87,6 +90,114 @@ enum DataCommand {
         #[arg(long, default_value_t = GenerateConfig::default().count)]
         count: usize,
     },
+    /// Write dataset JSONL as labelling tasks: a Label Studio JSON array (with the model's
+    /// pre-annotations unless --no-predictions; offsets in UTF-16 code units) or doccano JSONL.
+    Export {
+        /// labelstudio or doccano.
+        #[arg(long)]
+        format: ToolFormat,
+        /// Dataset JSONL.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output file.
+        #[arg(long)]
+        output: PathBuf,
+        /// Bundle for the pre-annotations (default: the committed default bundle).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Export without pre-annotations.
+        #[arg(long)]
+        no_predictions: bool,
+    },
+    /// Read annotations exported from Label Studio or doccano back into dataset JSONL: one
+    /// record per annotator (source analyst, family analyst-<task id>); disagreements listed.
+    Import {
+        /// labelstudio or doccano.
+        #[arg(long)]
+        format: ToolFormat,
+        /// The tool's export.
+        #[arg(long)]
+        input: PathBuf,
+        /// Dataset JSONL to write.
+        #[arg(long)]
+        output: PathBuf,
+        /// Write the conflicts to adjudicate here as JSONL (default: only counted on stderr).
+        #[arg(long)]
+        conflicts: Option<PathBuf>,
+    },
+    /// Inter-annotator agreement of a Label Studio or doccano export: per-label Cohen's kappa
+    /// and Krippendorff's alpha, product alpha, span F1 and the items to adjudicate (JSON).
+    Agreement {
+        /// labelstudio or doccano.
+        #[arg(long)]
+        format: ToolFormat,
+        /// The tool's export.
+        #[arg(long)]
+        input: PathBuf,
+    },
+}
+
+/// A labelling tool's file format.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ToolFormat {
+    /// Label Studio JSON (tasks array; UTF-16 offsets).
+    Labelstudio,
+    /// doccano JSONL (code-point offsets).
+    Doccano,
+}
+
+fn import_tasks(format: ToolFormat, input: &Path) -> Result<Vec<AnnotatedTask>> {
+    let text =
+        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let tasks = match format {
+        ToolFormat::Labelstudio => interchange::labelstudio::import(&text),
+        ToolFormat::Doccano => interchange::doccano::import(&text),
+    };
+    tasks.with_context(|| format!("reading {}", input.display()))
+}
+
+fn predictions(model: Option<PathBuf>, examples: &[Example]) -> Result<Vec<ls::Prediction>> {
+    let dir = model.unwrap_or_else(qingwang_model::bundle::default_dir);
+    let classifier = qingwang_model::Classifier::load(&dir)
+        .with_context(|| format!("loading the bundle {}", dir.display()))?;
+    let mut out = Vec::with_capacity(examples.len());
+    for chunk in examples.chunks(128) {
+        let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
+        let (preds, _) =
+            classifier.classify(&texts, &qingwang_model::ClassifyOptions::default())?;
+        for (p, e) in preds.into_iter().zip(chunk) {
+            // A text the model refuses (too long, empty) is exported without labels and score 0.
+            out.push(match p {
+                Ok(p) => ls::Prediction {
+                    model_version: p.model.clone(),
+                    score: p.score,
+                    labels: p.labels.iter().map(|l| l.id.clone()).collect(),
+                    product: p.product.map(|x| x.id),
+                    spans: p
+                        .spans
+                        .into_iter()
+                        .map(|s| Span {
+                            label: s.label,
+                            char_start: s.char_start,
+                            char_end: s.char_end,
+                            text: s.text,
+                        })
+                        .collect(),
+                },
+                Err(err) => {
+                    tracing::warn!(id = %e.id, error = %err, "not pre-annotated");
+                    ls::Prediction {
+                        model_version: classifier.version().to_string(),
+                        score: 0.0,
+                        labels: vec![],
+                        product: None,
+                        spans: vec![],
+                    }
+                }
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn default_files(files: Vec<PathBuf>) -> Vec<PathBuf> {
@@ -242,6 +353,66 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             )?;
             example::write_jsonl(&output, &out)?;
             println!("wrote {} examples to {}", out.len(), output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCommand::Export {
+            format,
+            input,
+            output,
+            model,
+            no_predictions,
+        } => {
+            let examples = example::read_examples(&input)
+                .with_context(|| format!("reading {}", input.display()))?;
+            let body = match format {
+                ToolFormat::Labelstudio => {
+                    let preds = if no_predictions {
+                        None
+                    } else {
+                        Some(predictions(model, &examples)?)
+                    };
+                    serde_json::to_string_pretty(&ls::export(&examples, preds.as_deref()))? + "\n"
+                }
+                ToolFormat::Doccano => interchange::doccano::export(&examples),
+            };
+            std::fs::write(&output, body)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!("wrote {} tasks to {}", examples.len(), output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCommand::Import {
+            format,
+            input,
+            output,
+            conflicts,
+        } => {
+            let tasks = import_tasks(format, &input)?;
+            let examples: Vec<Example> = tasks.iter().flat_map(|t| t.to_examples()).collect();
+            example::write_jsonl(&output, &examples)?;
+            let found: Vec<_> = tasks.iter().flat_map(|t| t.conflicts()).collect();
+            if let Some(path) = conflicts {
+                let mut body = String::new();
+                for c in &found {
+                    body.push_str(&serde_json::to_string(c)?);
+                    body.push('\n');
+                }
+                std::fs::write(&path, body)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!(
+                "imported {} tasks as {} records into {}; {} conflicts to adjudicate",
+                tasks.len(),
+                examples.len(),
+                output.display(),
+                found.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCommand::Agreement { format, input } => {
+            let tasks = import_tasks(format, &input)?;
+            let labels: Vec<String> = tax.label_ids().map(String::from).collect();
+            let report = qingwang_datasets::agreement::report(&tasks, &labels);
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(ExitCode::SUCCESS)
         }
     }

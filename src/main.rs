@@ -36,7 +36,8 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Dataset tooling: validate, stats, dedupe, split, generate.
+    /// Dataset tooling: validate, stats, dedupe, split, ingest, generate, and the labelling tools'
+    /// export, import and agreement.
     Data(data::DataArgs),
     /// Train a model bundle: network, dev-tuned thresholds, baselines, metrics, manifest.
     Train(model_cmd::TrainArgs),

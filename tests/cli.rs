@@ -190,3 +190,178 @@ fn eval_writes_reports_and_compare_exits_nonzero_on_a_planted_regression() {
     assert_eq!(code, 2);
     assert!(stderr.contains("/nonexistent.json"), "{stderr}");
 }
+
+#[test]
+fn labelling_tools_export_import_and_agreement_round_trip_with_utf16_offsets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    // Two annotators on one task with an emoji before the evidence: Label Studio counts the
+    // emoji as two UTF-16 units, so 治 (char 9) is at unit 10.
+    let text = "👋家人们这个贴一贴治愈老寒腿";
+    let ls_export = serde_json::json!([{
+        "id": 7,
+        "data": {"text": text, "channel": "livestream"},
+        "annotations": [
+            {"completed_by": 1, "result": [
+                {"from_name": "labels", "to_name": "text", "type": "choices",
+                 "value": {"choices": ["cure_claim"]}},
+                {"from_name": "evidence", "to_name": "text", "type": "labels",
+                 "value": {"start": 10, "end": 15, "text": "治愈老寒腿", "labels": ["cure_claim"]}}
+            ]},
+            {"completed_by": 2, "result": []},
+            {"completed_by": 3, "was_cancelled": true, "result": []}
+        ]
+    }]);
+    std::fs::write(p("ls.json"), ls_export.to_string()).unwrap();
+    let (code, stdout, stderr) = run_with_stdin(
+        &[
+            "data",
+            "import",
+            "--format",
+            "labelstudio",
+            "--input",
+            &p("ls.json"),
+            "--output",
+            &p("imported.jsonl"),
+            "--conflicts",
+            &p("conflicts.jsonl"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("1 tasks as 2 records") && stdout.contains("2 conflicts"),
+        "{stdout}"
+    );
+    let recs: Vec<serde_json::Value> = std::fs::read_to_string(p("imported.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 2);
+    assert!(
+        recs.iter()
+            .all(|r| r["source"] == "analyst" && r["text"] == text)
+    );
+    let claimed = recs
+        .iter()
+        .find(|r| r["labels"] == serde_json::json!(["cure_claim"]))
+        .unwrap();
+    assert_eq!(claimed["spans"][0]["char_start"], 9);
+    assert_eq!(claimed["spans"][0]["char_end"], 14);
+    assert_eq!(claimed["spans"][0]["text"], "治愈老寒腿");
+    let conflicts = std::fs::read_to_string(p("conflicts.jsonl")).unwrap();
+    assert!(
+        conflicts.contains("\"field\":\"labels\"") && conflicts.contains("\"field\":\"spans\""),
+        "{conflicts}"
+    );
+
+    // Agreement over the same export names the annotators and the item to adjudicate.
+    let (code, stdout, stderr) = run_with_stdin(
+        &[
+            "data",
+            "agreement",
+            "--format",
+            "labelstudio",
+            "--input",
+            &p("ls.json"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let rep: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rep["tasks"], 1);
+    assert_eq!(rep["multiply_annotated"], 1);
+    assert_eq!(rep["annotators"].as_array().unwrap().len(), 2);
+    assert!(!rep["adjudicate"].as_array().unwrap().is_empty());
+
+    // Export the imported records again: Label Studio gets UTF-16 offsets back, doccano code points.
+    let (code, _, stderr) = run_with_stdin(
+        &[
+            "data",
+            "export",
+            "--format",
+            "labelstudio",
+            "--no-predictions",
+            "--input",
+            &p("imported.jsonl"),
+            "--output",
+            &p("tasks.json"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let tasks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("tasks.json")).unwrap()).unwrap();
+    assert_eq!(tasks.as_array().unwrap().len(), 2);
+    assert!(
+        tasks[0]
+            .get("predictions")
+            .is_none_or(|v| v.as_array().is_some_and(|a| a.is_empty()))
+    );
+    let (code, _, stderr) = run_with_stdin(
+        &[
+            "data",
+            "export",
+            "--format",
+            "doccano",
+            "--input",
+            &p("imported.jsonl"),
+            "--output",
+            &p("doccano.jsonl"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let doc = std::fs::read_to_string(p("doccano.jsonl")).unwrap();
+    assert!(
+        doc.contains("\"start_offset\":9") && doc.contains("\"end_offset\":14"),
+        "{doc}"
+    );
+
+    // With the default bundle's pre-annotations: every task carries the model version.
+    let (code, _, stderr) = run_with_stdin(
+        &[
+            "data",
+            "export",
+            "--format",
+            "labelstudio",
+            "--input",
+            &p("imported.jsonl"),
+            "--output",
+            &p("pre.json"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let pre: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("pre.json")).unwrap()).unwrap();
+    for t in pre.as_array().unwrap() {
+        assert_eq!(
+            t["predictions"][0]["model_version"].as_str().unwrap().len(),
+            12,
+            "{t}"
+        );
+    }
+
+    // A broken export names the task and the field.
+    std::fs::write(p("bad.json"), r#"[{"data": {}}]"#).unwrap();
+    let (code, _, stderr) = run_with_stdin(
+        &[
+            "data",
+            "import",
+            "--format",
+            "labelstudio",
+            "--input",
+            &p("bad.json"),
+            "--output",
+            &p("x"),
+        ],
+        "",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("task 0") && stderr.contains("data.text"),
+        "{stderr}"
+    );
+}
