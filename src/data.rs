@@ -1,6 +1,6 @@
 //! `qingwang data …`: thin wrappers over `qingwang_datasets`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -112,12 +112,8 @@ enum DataCommand {
     /// Read annotations exported from Label Studio or doccano back into dataset JSONL: one
     /// record per annotator (source analyst, family analyst-<task id>); disagreements listed.
     Import {
-        /// labelstudio or doccano.
-        #[arg(long)]
-        format: ToolFormat,
-        /// The tool's export.
-        #[arg(long)]
-        input: PathBuf,
+        #[command(flatten)]
+        from: ToolExport,
         /// Dataset JSONL to write.
         #[arg(long)]
         output: PathBuf,
@@ -128,13 +124,20 @@ enum DataCommand {
     /// Inter-annotator agreement of a Label Studio or doccano export: per-label Cohen's kappa
     /// and Krippendorff's alpha, product alpha, span F1 and the items to adjudicate (JSON).
     Agreement {
-        /// labelstudio or doccano.
-        #[arg(long)]
-        format: ToolFormat,
-        /// The tool's export.
-        #[arg(long)]
-        input: PathBuf,
+        #[command(flatten)]
+        from: ToolExport,
     },
+}
+
+/// A labelling tool's export file and its format.
+#[derive(Debug, Args)]
+struct ToolExport {
+    /// labelstudio or doccano.
+    #[arg(long)]
+    format: ToolFormat,
+    /// The tool's export.
+    #[arg(long)]
+    input: PathBuf,
 }
 
 /// A labelling tool's file format.
@@ -146,7 +149,8 @@ enum ToolFormat {
     Doccano,
 }
 
-fn import_tasks(format: ToolFormat, input: &Path) -> Result<Vec<AnnotatedTask>> {
+fn import_tasks(from: &ToolExport) -> Result<Vec<AnnotatedTask>> {
+    let (format, input) = (from.format, from.input.as_path());
     let text =
         std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
     let tasks = match format {
@@ -381,12 +385,11 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DataCommand::Import {
-            format,
-            input,
+            from,
             output,
             conflicts,
         } => {
-            let tasks = import_tasks(format, &input)?;
+            let tasks = import_tasks(&from)?;
             let examples: Vec<Example> = tasks.iter().flat_map(|t| t.to_examples()).collect();
             example::write_jsonl(&output, &examples)?;
             let found: Vec<_> = tasks.iter().flat_map(|t| t.conflicts()).collect();
@@ -408,8 +411,8 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        DataCommand::Agreement { format, input } => {
-            let tasks = import_tasks(format, &input)?;
+        DataCommand::Agreement { from } => {
+            let tasks = import_tasks(&from)?;
             let labels: Vec<String> = tax.label_ids().map(String::from).collect();
             let report = qingwang_datasets::agreement::report(&tasks, &labels);
             println!("{}", serde_json::to_string_pretty(&report)?);

@@ -37,35 +37,44 @@ pub fn labelstudio_config(tax: &Taxonomy) -> String {
     }
     x.push_str("  </Labels>\n");
     x.push_str("  <Header value=\"违规类型 Claim labels (none = no violation)\"/>\n");
-    x.push_str(
-        "  <Choices name=\"labels\" toName=\"text\" choice=\"multiple\" showInline=\"false\">\n",
+    choices(
+        &mut x,
+        "labels",
+        "multiple",
+        tax.labels.iter().map(|l| (&l.id, &l.zh, &l.definition)),
     );
-    for l in &tax.labels {
-        x.push_str(&format!(
-            "    <Choice value=\"{}\" hint=\"{}: {}\"/>\n",
-            esc(&l.id),
-            esc(&l.zh),
-            esc(&l.definition)
-        ));
-    }
-    x.push_str("  </Choices>\n");
     x.push_str("  <Header value=\"产品类别 Product\"/>\n");
-    x.push_str(
-        "  <Choices name=\"product\" toName=\"text\" choice=\"single\" showInline=\"false\">\n",
+    choices(
+        &mut x,
+        "product",
+        "single",
+        tax.products.iter().map(|p| (&p.id, &p.zh, &p.definition)),
     );
-    for p in &tax.products {
-        x.push_str(&format!(
-            "    <Choice value=\"{}\" hint=\"{}: {}\"/>\n",
-            esc(&p.id),
-            esc(&p.zh),
-            esc(&p.definition)
-        ));
-    }
-    x.push_str("  </Choices>\n");
     x.push_str("  <Header value=\"备注 Note\"/>\n");
     x.push_str("  <TextArea name=\"note\" toName=\"text\" rows=\"2\" editable=\"true\" maxSubmissions=\"1\"/>\n");
     x.push_str("</View>\n");
     x
+}
+
+/// One `<Choices>` block: a choice per `(value, name, definition)`, the hint reading "name: definition".
+fn choices<'a>(
+    x: &mut String,
+    name: &str,
+    choice: &str,
+    items: impl Iterator<Item = (&'a String, &'a String, &'a String)>,
+) {
+    x.push_str(&format!(
+        "  <Choices name=\"{name}\" toName=\"text\" choice=\"{choice}\" showInline=\"false\">\n"
+    ));
+    for (id, zh, def) in items {
+        x.push_str(&format!(
+            "    <Choice value=\"{}\" hint=\"{}: {}\"/>\n",
+            esc(id),
+            esc(zh),
+            esc(def)
+        ));
+    }
+    x.push_str("  </Choices>\n");
 }
 
 #[cfg(test)]
