@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use qingwang_model::bundle;
+use qingwang_model::transcript::{RoomConfig, WindowConfig};
 use qingwang_service::ServiceConfig;
+use qingwang_service::live::LiveConfig;
+use qingwang_service::live::webhook::WebhookConfig;
 
 /// Arguments of `qingwang serve`.
 #[derive(Debug, Args)]
@@ -43,6 +46,24 @@ pub struct ServeArgs {
     /// File holding the bearer token for /v1 and /admin routes; no file = no auth.
     #[arg(long, env = "QINGWANG_AUTH_TOKEN_FILE")]
     auth_token_file: Option<PathBuf>,
+    /// Live rooms open at once.
+    #[arg(long, env = "QINGWANG_MAX_ROOMS", default_value_t = LiveConfig::default().max_rooms)]
+    max_rooms: usize,
+    /// A live room with no segments for this many seconds is flushed and closed.
+    #[arg(long, env = "QINGWANG_ROOM_IDLE_SECS", default_value_t = 300)]
+    room_idle_secs: u64,
+    /// Live-room window length, chars.
+    #[arg(long, env = "QINGWANG_ROOM_WINDOW", default_value_t = WindowConfig::default().len)]
+    room_window: usize,
+    /// Chars between live-room window starts.
+    #[arg(long, env = "QINGWANG_ROOM_STRIDE", default_value_t = WindowConfig::default().stride)]
+    room_stride: usize,
+    /// POST every live-room incident to this http:// URL (HMAC-signed, retried).
+    #[arg(long, env = "QINGWANG_WEBHOOK_URL", requires = "webhook_secret_file")]
+    webhook_url: Option<String>,
+    /// File holding the webhook's HMAC secret.
+    #[arg(long, env = "QINGWANG_WEBHOOK_SECRET_FILE")]
+    webhook_secret_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -52,6 +73,27 @@ impl ServeArgs {
             .as_deref()
             .map(ServiceConfig::read_token_file)
             .transpose()?;
+        let defaults = LiveConfig::default();
+        let webhook = match (&self.webhook_url, &self.webhook_secret_file) {
+            (Some(url), Some(file)) => Some(WebhookConfig::new(
+                url.clone(),
+                ServiceConfig::read_token_file(file)?,
+            )),
+            _ => None,
+        };
+        let live = LiveConfig {
+            max_rooms: self.max_rooms,
+            idle_ttl: Duration::from_secs(self.room_idle_secs),
+            room: RoomConfig {
+                window: WindowConfig {
+                    len: self.room_window,
+                    stride: self.room_stride,
+                },
+                ..defaults.room
+            },
+            webhook,
+            ..defaults
+        };
         let config = ServiceConfig {
             addr: self.addr,
             model_dir: self.model,
@@ -65,6 +107,7 @@ impl ServeArgs {
             max_text_chars: self.max_chars,
             request_timeout: Duration::from_millis(self.timeout_ms),
             auth_token,
+            live,
         };
         Ok(config.validate()?)
     }

@@ -55,6 +55,10 @@ pub enum ModelError {
     /// One input cannot be classified.
     #[error("{0}")]
     Input(#[from] InputError),
+    /// A [`crate::transcript::WindowScorer`] other than the classifier failed (a service queue
+    /// full, a deadline passed); the message says why.
+    #[error("window scorer: {0}")]
+    Scorer(String),
 }
 
 /// Why one input text cannot be classified; the caller reports it per item.

@@ -51,6 +51,8 @@ pub struct ServiceConfig {
     pub request_timeout: Duration,
     /// Bearer token for /v1 and /admin routes; `None` = no auth.
     pub auth_token: Option<Secret>,
+    /// Live rooms: limits, windows, webhook.
+    pub live: crate::live::LiveConfig,
 }
 
 impl Default for ServiceConfig {
@@ -66,6 +68,7 @@ impl Default for ServiceConfig {
             max_text_chars: qingwang_model::classifier::DEFAULT_MAX_TEXT_CHARS,
             request_timeout: Duration::from_secs(10),
             auth_token: None,
+            live: crate::live::LiveConfig::default(),
         }
     }
 }
@@ -99,6 +102,9 @@ impl ServiceConfig {
         {
             return Err(ServiceError::Config("auth token is empty".into()));
         }
+        self.live
+            .validate()
+            .map_err(|e| ServiceError::Config(format!("live rooms: {e}")))?;
         Ok(self)
     }
 
@@ -126,7 +132,9 @@ mod tests {
     #[test]
     fn validate_names_the_bad_setting() {
         type Case<'a> = (fn(&mut ServiceConfig), &'a str);
-        let cases: [Case; 4] = [
+        let cases: [Case; 6] = [
+            (|c| c.live.max_rooms = 0, "max_rooms"),
+            (|c| c.live.room.window.stride = 0, "stride"),
             (|c| c.workers = 0, "workers"),
             (|c| c.queue_capacity = 0, "queue_capacity"),
             (|c| c.request_timeout = Duration::ZERO, "request_timeout"),

@@ -103,6 +103,23 @@ pub enum ApiError {
     /// A backend failure. The body says nothing more; the log has the source.
     #[error("internal error")]
     Internal(#[source] BackendError),
+    /// No open live room has this id.
+    #[error("no open room {0:?}")]
+    RoomNotFound(String),
+    /// Opening one more live room would pass the configured limit.
+    #[error("{max} rooms are open, the limit; close one or retry later")]
+    RoomLimit {
+        /// The limit.
+        max: usize,
+    },
+    /// The room already holds as much text as it may; retry once held segments are released.
+    #[error("room holds {buffered} chars, this request would pass the limit of {max}")]
+    RoomBufferFull {
+        /// Chars held now plus those sent.
+        buffered: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl ApiError {
@@ -129,6 +146,9 @@ impl ApiError {
             Self::NotReady => "not_ready",
             Self::Timeout => "timeout",
             Self::Internal(_) => "internal",
+            Self::RoomNotFound(_) => "room_not_found",
+            Self::RoomLimit { .. } => "room_limit",
+            Self::RoomBufferFull { .. } => "room_buffer_full",
         }
     }
 
@@ -141,7 +161,10 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::QueueFull => StatusCode::TOO_MANY_REQUESTS,
+            Self::QueueFull | Self::RoomLimit { .. } | Self::RoomBufferFull { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::RoomNotFound(_) => StatusCode::NOT_FOUND,
             Self::NotReady | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -152,6 +175,7 @@ impl ApiError {
             Self::InvalidField { field, .. } => Some(field.clone()),
             Self::BatchTooLarge { .. } => Some("items".into()),
             Self::ReloadFailed(_) => Some("model".into()),
+            Self::RoomBufferFull { .. } => Some("segments".into()),
             _ => None,
         }
     }
@@ -192,7 +216,11 @@ impl IntoResponse for ApiError {
         };
         let mut resp = (status, axum::Json(body)).into_response();
         match self {
-            Self::QueueFull | Self::NotReady | Self::Timeout => {
+            Self::QueueFull
+            | Self::NotReady
+            | Self::Timeout
+            | Self::RoomLimit { .. }
+            | Self::RoomBufferFull { .. } => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }

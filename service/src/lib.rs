@@ -3,12 +3,14 @@
 //!
 //! Depends on `qingwang-model` and `qingwang-datasets`; nothing depends on it. Model work never
 //! runs on tokio threads: handlers queue a [`worker::Job`] and await its oneshot.
-//! Routes live in [`routes`], one module per group, assembled by [`routes::router`].
+//! Routes live in [`routes`], one module per group, assembled by [`routes::router`]; live rooms
+//! (transcript segments pushed as they arrive, SSE, webhooks) in [`live`].
 
 pub mod backend;
 pub mod config;
 pub mod error;
 pub mod fake;
+pub mod live;
 pub mod metrics;
 pub mod request;
 pub mod routes;

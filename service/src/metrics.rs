@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests and failures by route, latency split into queue, tokenisation
-//! and inference, batch sizes, queue depth, verdicts and labels flagged, reloads.
+//! and inference, batch sizes, queue depth, verdicts and labels flagged, reloads, and the live
+//! rooms (active rooms, segments, incidents by label, alert latency, webhook deliveries).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -71,6 +72,18 @@ pub struct Metrics {
     pub labels_flagged: Family<Value, Counter>,
     /// Reloads by outcome.
     pub reloads: Family<Value, Counter>,
+    /// Live rooms open now.
+    pub rooms_active: Gauge,
+    /// Segments accepted by live rooms.
+    pub room_segments: Counter,
+    /// Rooms closed, by reason (closed, evicted, shutdown).
+    pub rooms_closed: Family<Value, Counter>,
+    /// Incidents emitted by live rooms, by label.
+    pub room_incidents: Family<Value, Counter>,
+    /// Segment received → incident emitted, for incidents a segment push completed.
+    pub alert_latency_seconds: Histogram,
+    /// Webhook deliveries by outcome (delivered, retried, failed, dropped).
+    pub webhook_deliveries: Family<Value, Counter>,
 }
 
 impl Default for Metrics {
@@ -89,6 +102,12 @@ impl Default for Metrics {
             verdicts: Family::default(),
             labels_flagged: Family::default(),
             reloads: Family::default(),
+            rooms_active: Gauge::default(),
+            room_segments: Counter::default(),
+            rooms_closed: Family::default(),
+            room_incidents: Family::default(),
+            alert_latency_seconds: seconds_buckets(),
+            webhook_deliveries: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -147,6 +166,36 @@ impl Default for Metrics {
             m.labels_flagged.clone(),
         );
         registry.register("reloads", "Model reloads by outcome", m.reloads.clone());
+        registry.register(
+            "rooms_active",
+            "Live rooms open now",
+            m.rooms_active.clone(),
+        );
+        registry.register(
+            "room_segments",
+            "Segments accepted by live rooms",
+            m.room_segments.clone(),
+        );
+        registry.register(
+            "rooms_closed",
+            "Live rooms closed, by reason",
+            m.rooms_closed.clone(),
+        );
+        registry.register(
+            "room_incidents",
+            "Incidents emitted by live rooms, by label",
+            m.room_incidents.clone(),
+        );
+        registry.register(
+            "alert_latency_seconds",
+            "Segment received to incident emitted, for incidents a segment push completed",
+            m.alert_latency_seconds.clone(),
+        );
+        registry.register(
+            "webhook_deliveries",
+            "Incident webhook deliveries by outcome",
+            m.webhook_deliveries.clone(),
+        );
         Self { registry, ..m }
     }
 }

@@ -1,5 +1,6 @@
 //! Serving: bind, serve the router, reload on SIGHUP, and shut down gracefully on SIGTERM or
-//! SIGINT (stop accepting, finish in-flight requests, return).
+//! SIGINT (stop accepting, flush and close live rooms so event streams end, finish in-flight
+//! requests, return). Live-room eviction runs in the background while serving.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,8 +23,10 @@ pub async fn serve(
     let shutdown = async move {
         shutdown.await;
         s.begin_shutdown();
-        tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: closing live rooms, finishing in-flight requests");
+        crate::live::shutdown(&s).await;
     };
+    crate::live::spawn_sweeper(state.clone());
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -30,6 +30,8 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     /// Channel names of the builtin taxonomy (parsed once).
     pub channels: Vec<String>,
+    /// Live rooms.
+    pub rooms: crate::live::Rooms,
     loader: Arc<dyn Loader>,
     model_dir: Mutex<PathBuf>,
     reload_lock: tokio::sync::Mutex<()>,
@@ -70,6 +72,7 @@ impl AppState {
         )?;
         Ok(Self(Arc::new(Inner {
             model_dir: Mutex::new(config.model_dir.clone()),
+            rooms: crate::live::Rooms::new(config.live.clone()),
             config,
             model,
             pool,

@@ -13,7 +13,7 @@ mod window;
 pub use incident::{Evidence, Incident, IncidentLabel, MinuteRisk, Summary};
 pub use parse::{Format, ParseError, parse, parse_jsonl, parse_srt, parse_vtt};
 pub use room::{PushOutcome, RoomConfig, RoomState, scan};
-pub use window::{Stream, WindowConfig, WindowScorer};
+pub use window::{Stream, WindowConfig, WindowScorer, pass_prediction};
 
 use serde::{Deserialize, Serialize};
 

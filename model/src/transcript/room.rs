@@ -349,6 +349,7 @@ impl RoomState {
 }
 
 /// Scan a whole transcript: push every segment, close, return incidents and the summary.
+/// Segments are never cut (`cfg.max_segment_chars` is ignored).
 pub fn scan(
     segments: Vec<Segment>,
     cfg: RoomConfig,
@@ -357,6 +358,8 @@ pub fn scan(
     let mut segments = segments;
     segments.sort_by_key(|s| s.seq);
     let mut room = RoomState::new(RoomConfig {
+        // A whole transcript is all in memory anyway: no segment is cut.
+        max_segment_chars: usize::MAX,
         reorder_max_seqs: usize::MAX,
         reorder_max_ms: u64::MAX,
         max_incidents_kept: usize::MAX,

@@ -8,6 +8,8 @@ mod classify;
 mod health;
 mod model;
 mod openapi;
+mod rooms;
+mod transcripts;
 
 use std::time::Instant;
 
@@ -23,8 +25,14 @@ use crate::metrics::{Route, RouteKind, RouteStatus};
 use crate::state::AppState;
 
 /// Every (method, path) the router serves; kept equal to `openapi.json` by a test.
-pub const ROUTES: [(&str, &str); 7] = [
+pub const ROUTES: [(&str, &str); 13] = [
     ("post", "/v1/classify"),
+    ("post", "/v1/transcripts/scan"),
+    ("get", "/v1/rooms"),
+    ("get", "/v1/rooms/{room_id}"),
+    ("delete", "/v1/rooms/{room_id}"),
+    ("post", "/v1/rooms/{room_id}/segments"),
+    ("get", "/v1/rooms/{room_id}/events"),
     ("get", "/v1/model"),
     ("post", "/admin/reload"),
     ("get", "/health"),
@@ -40,6 +48,8 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .merge(classify::routes())
+        .merge(transcripts::routes())
+        .merge(rooms::routes())
         .merge(model::routes())
         .merge(admin::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
