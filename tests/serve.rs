@@ -60,6 +60,37 @@ fn serve_starts_answers_and_exits_zero_on_sigterm() {
     );
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(resp.contains("\"results\""));
+
+    // A live room with the real model: push a claim, listen, then stop the server with the
+    // event stream still open; the stream gets the flushed incident and `closed`, and ends.
+    let segs = r#"{"segments": [{"seq": 1, "start_ms": 0, "end_ms": 3000, "text": "家人们这款眼镜戴上三个月近视就能彻底治愈"}, {"seq": 2, "start_ms": 3000, "end_ms": 5000, "text": "三二一上链接"}]}"#;
+    let resp = http(
+        &addr,
+        &format!(
+            "POST /v1/rooms/room-7/segments HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{segs}",
+            segs.len()
+        ),
+    );
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("\"accepted\":2"), "{resp}");
+    let mut events = TcpStream::connect(&addr).unwrap();
+    events
+        .write_all(b"GET /v1/rooms/room-7/events HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    events.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let scan = r#"{"content": "1\n00:00:01,000 --> 00:00:04,000\n这款理疗仪能根治颈椎病\n"}"#;
+    let resp = http(
+        &addr,
+        &format!(
+            "POST /v1/transcripts/scan HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{scan}",
+            scan.len()
+        ),
+    );
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("\"evidence\""), "{resp}");
+
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -69,6 +100,11 @@ fn serve_starts_answers_and_exits_zero_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let code = child.wait().unwrap();
     assert_eq!(code.code(), Some(0), "{rest:?}");
+    let mut stream = String::new();
+    events.read_to_string(&mut stream).unwrap();
+    assert!(stream.contains("event: incident"), "{stream}");
+    assert!(stream.contains("event: closed"), "{stream}");
+    assert!(stream.contains("\"reason\":\"shutdown\""), "{stream}");
     assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "{rest:?}");
 }
 

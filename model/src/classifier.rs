@@ -481,7 +481,12 @@ impl Classifier {
         let original: Vec<char> = text.chars().collect();
         let mut spans = Vec::new();
         for &i in &flagged {
-            for (a, b) in evidence_runs(&s.token_probs[i], self.config.span_threshold) {
+            let probs = &s.token_probs[i];
+            for (a, b) in snap_runs(
+                evidence_runs(probs, self.config.span_threshold),
+                &s.encoded.words,
+                probs,
+            ) {
                 let Some((cs, ce)) = s.encoded.norm.original_range(a, b) else {
                     continue;
                 };
@@ -577,9 +582,79 @@ pub fn evidence_runs(probs: &[f32], threshold: f32) -> Vec<(usize, usize)> {
     runs
 }
 
+/// Widen evidence runs to the jieba words they touch, so a quote never starts or ends inside a
+/// word; a run that is still one char long also takes its more likely neighbouring word (a lone
+/// "个" or "荐" tells an analyst nothing). Overlapping or touching runs are merged. `words` are
+/// char ranges in order; positions outside every word are left as they are.
+pub fn snap_runs(
+    runs: Vec<(usize, usize)>,
+    words: &[(usize, usize)],
+    probs: &[f32],
+) -> Vec<(usize, usize)> {
+    let word_of = |pos: usize| words.iter().position(|&(s, e)| s <= pos && pos < e);
+    let mean = |(s, e): (usize, usize)| {
+        let v = &probs[s.min(probs.len())..e.min(probs.len())];
+        if v.is_empty() {
+            f32::NEG_INFINITY
+        } else {
+            v.iter().sum::<f32>() / v.len() as f32
+        }
+    };
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in runs {
+        if a >= b {
+            continue;
+        }
+        let wa = word_of(a);
+        let wb = word_of(b - 1);
+        let mut a2 = wa.map_or(a, |i| words[i].0.min(a));
+        let mut b2 = wb.map_or(b, |i| words[i].1.max(b));
+        if b2 - a2 < 2 {
+            let left = wa.and_then(|i| i.checked_sub(1)).map(|i| words[i]);
+            let right = wb.and_then(|i| words.get(i + 1)).copied();
+            match (left, right) {
+                (Some(l), Some(r)) if mean(l) >= mean(r) => a2 = l.0,
+                (_, Some(r)) => b2 = r.1,
+                (Some(l), None) => a2 = l.0,
+                (None, None) => {}
+            }
+        }
+        out.push((a2, b2));
+    }
+    out.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in out {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_snap_to_words_and_never_stay_one_char() {
+        // 这款 | 眼镜 | 能 | 根治 | 近视
+        let words = [(0, 2), (2, 4), (4, 5), (5, 7), (7, 9)];
+        let probs = [0.1, 0.1, 0.2, 0.2, 0.3, 0.9, 0.4, 0.6, 0.5];
+        // Half a word widens to the word.
+        assert_eq!(snap_runs(vec![(5, 6)], &words, &probs), vec![(5, 7)]);
+        // Across a word boundary: both words.
+        assert_eq!(snap_runs(vec![(6, 8)], &words, &probs), vec![(5, 9)]);
+        // A one-char word takes the likelier neighbour (根治 over 眼镜).
+        assert_eq!(snap_runs(vec![(4, 5)], &words, &probs), vec![(4, 7)]);
+        // Runs that now overlap merge.
+        assert_eq!(snap_runs(vec![(5, 6), (6, 7)], &words, &probs), vec![(5, 7)]);
+        // No words (an empty segmentation): unchanged, even one char.
+        assert_eq!(snap_runs(vec![(3, 4)], &[], &probs), vec![(3, 4)]);
+        // A text that is one one-char word stays one char.
+        assert_eq!(snap_runs(vec![(0, 1)], &[(0, 1)], &[0.9]), vec![(0, 1)]);
+        assert!(snap_runs(vec![(2, 2)], &words, &probs).is_empty());
+    }
 
     #[test]
     fn evidence_runs_merge_close_positions_and_fall_back_to_the_peak() {

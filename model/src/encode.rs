@@ -21,6 +21,8 @@ pub struct Encoded {
     pub word_ids: Vec<u32>,
     /// Pinyin ids, one per normalised char.
     pub pinyin_ids: Vec<u32>,
+    /// The jieba words of the normalised text as char ranges, in order, covering it.
+    pub words: Vec<(usize, usize)>,
 }
 
 impl Encoded {
@@ -118,17 +120,20 @@ impl Encoder {
             .map(|&c| self.vocab.pinyin_id(c))
             .collect();
         let mut word_ids = vec![crate::vocab::NOWORD; norm.chars.len()];
+        let mut words = Vec::new();
         for (w, s, e) in self.words(&ntext) {
             let id = self.vocab.word_id(w);
             if id != crate::vocab::NOWORD {
                 word_ids[s..e].iter_mut().for_each(|x| *x = id);
             }
+            words.push((s, e));
         }
         Encoded {
             norm,
             char_ids,
             word_ids,
             pinyin_ids,
+            words,
         }
     }
 }
