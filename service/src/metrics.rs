@@ -71,6 +71,8 @@ pub struct Metrics {
     pub labels_flagged: Family<Value, Counter>,
     /// Reloads by outcome.
     pub reloads: Family<Value, Counter>,
+    /// Label Studio webhook events by action.
+    pub labelstudio_webhooks: Family<Value, Counter>,
 }
 
 impl Default for Metrics {
@@ -89,6 +91,7 @@ impl Default for Metrics {
             verdicts: Family::default(),
             labels_flagged: Family::default(),
             reloads: Family::default(),
+            labelstudio_webhooks: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -147,6 +150,11 @@ impl Default for Metrics {
             m.labels_flagged.clone(),
         );
         registry.register("reloads", "Model reloads by outcome", m.reloads.clone());
+        registry.register(
+            "labelstudio_webhook_events",
+            "Label Studio webhook events received, by action",
+            m.labelstudio_webhooks.clone(),
+        );
         Self { registry, ..m }
     }
 }
