@@ -252,3 +252,45 @@ async fn token_is_required_as_bearer_or_basic_password_but_not_for_health() {
         StatusCode::OK
     );
 }
+
+/// Requests a real Label Studio (1.23.2) sent to a recorder, replayed with their basic-auth
+/// header against a server whose token is the recorded password.
+#[tokio::test]
+async fn recorded_label_studio_requests_are_answered() {
+    let cfg = ServiceConfig {
+        auth_token: Some(Secret::new("s3cret")),
+        ..ls_config()
+    };
+    let (state, _) = state_with(cfg, Duration::ZERO);
+    let app = router(state);
+    let replay = |name: &str| {
+        let rec: Value = serde_json::from_str(&fixture(name)).unwrap();
+        let path = rec["path"].as_str().unwrap().to_string();
+        let mut req = post(&path, rec["body"].to_string());
+        req.headers_mut().insert(
+            "authorization",
+            rec["authorization"].as_str().unwrap().parse().unwrap(),
+        );
+        (req, rec)
+    };
+    let (req, _) = replay("recorded_setup.json");
+    let (status, v, _) = send(&app, req).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["model_version"], "v1");
+    let (req, rec) = replay("recorded_predict.json");
+    let (status, v, _) = send(&app, req).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let rs = v["results"].as_array().unwrap();
+    assert_eq!(rs.len(), rec["body"]["tasks"].as_array().unwrap().len());
+    let span = rs[0]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["from_name"] == "evidence")
+        .unwrap();
+    assert_eq!(
+        (&span["value"]["start"], &span["value"]["end"]),
+        (&json!(7), &json!(9))
+    );
+    assert_eq!(rs[1]["result"], json!([]));
+}
