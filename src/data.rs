@@ -90,13 +90,44 @@ enum DataCommand {
         #[arg(long, default_value_t = GenerateConfig::default().count)]
         count: usize,
     },
+    /// Choose the pool texts most worth labelling: where the model is least sure
+    /// (uncertainty), where the network, the linear baseline and the keyword matcher disagree
+    /// (disagreement), phrasings far from the dataset (diversity: character 2-3-gram k-centre),
+    /// or 40/30/30 of the three (mixed). Texts the dataset already has are dropped first. Writes
+    /// JSONL {id, text, strategy, reason, ...} that `data export` takes.
+    Sample {
+        /// Pool JSONL: one {"id", "text"} per line (dataset lines work too).
+        #[arg(long)]
+        from: PathBuf,
+        /// How many texts to choose.
+        #[arg(long)]
+        n: usize,
+        /// uncertainty, disagreement, diversity or mixed.
+        #[arg(long, default_value = "mixed")]
+        strategy: SampleStrategy,
+        /// Labelled data to deduplicate against (repeatable; default: the committed data).
+        #[arg(long = "dataset")]
+        datasets: Vec<PathBuf>,
+        /// Seed (diversity's first pick and tie order).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Bundle (default: the committed default bundle).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Output JSONL (default: stdout).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Drop only exact duplicates (normalised text), not near-duplicates too.
+        #[arg(long)]
+        exact_only: bool,
+    },
     /// Write dataset JSONL as labelling tasks: a Label Studio JSON array (with the model's
     /// pre-annotations unless --no-predictions; offsets in UTF-16 code units) or doccano JSONL.
     Export {
         /// labelstudio or doccano.
         #[arg(long)]
         format: ToolFormat,
-        /// Dataset JSONL.
+        /// Dataset JSONL, or raw pool lines {"id", "text"} (e.g. `data sample` output).
         #[arg(long)]
         input: PathBuf,
         /// Output file.
@@ -138,6 +169,30 @@ struct ToolExport {
     /// The tool's export.
     #[arg(long)]
     input: PathBuf,
+}
+
+/// A sampling strategy.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SampleStrategy {
+    /// Closest to the thresholds.
+    Uncertainty,
+    /// Where the systems disagree.
+    Disagreement,
+    /// Far from the dataset and from each other.
+    Diversity,
+    /// 40% uncertainty, 30% disagreement, 30% diversity.
+    Mixed,
+}
+
+impl From<SampleStrategy> for qingwang_model::active::Strategy {
+    fn from(s: SampleStrategy) -> Self {
+        match s {
+            SampleStrategy::Uncertainty => Self::Uncertainty,
+            SampleStrategy::Disagreement => Self::Disagreement,
+            SampleStrategy::Diversity => Self::Diversity,
+            SampleStrategy::Mixed => Self::Mixed,
+        }
+    }
 }
 
 /// A labelling tool's file format.
@@ -359,6 +414,30 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             println!("wrote {} examples to {}", out.len(), output.display());
             Ok(ExitCode::SUCCESS)
         }
+        DataCommand::Sample {
+            from,
+            n,
+            strategy,
+            datasets,
+            seed,
+            model,
+            output,
+            exact_only,
+        } => {
+            let cfg = crate::sample_cmd::SampleConfig {
+                from,
+                n,
+                strategy: strategy.into(),
+                datasets: default_files(datasets),
+                seed,
+                model: model.unwrap_or_else(qingwang_model::bundle::default_dir),
+                output,
+                near: !exact_only,
+            };
+            let written = crate::sample_cmd::run(&cfg)?;
+            eprintln!("chose {written} texts");
+            Ok(ExitCode::SUCCESS)
+        }
         DataCommand::Export {
             format,
             input,
@@ -366,8 +445,11 @@ pub fn run(args: DataArgs) -> Result<ExitCode> {
             model,
             no_predictions,
         } => {
-            let examples = example::read_examples(&input)
-                .with_context(|| format!("reading {}", input.display()))?;
+            let examples: Vec<Example> = qingwang_datasets::pool::read_pool(&input)
+                .with_context(|| format!("reading {}", input.display()))?
+                .iter()
+                .map(qingwang_datasets::pool::PoolText::to_example)
+                .collect();
             let body = match format {
                 ToolFormat::Labelstudio => {
                     let preds = if no_predictions {

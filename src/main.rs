@@ -4,6 +4,7 @@
 mod data;
 mod eval_cmd;
 mod model_cmd;
+mod sample_cmd;
 mod scan_cmd;
 mod serve_cmd;
 

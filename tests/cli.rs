@@ -365,3 +365,151 @@ fn labelling_tools_export_import_and_agreement_round_trip_with_utf16_offsets() {
         "{stderr}"
     );
 }
+
+#[test]
+fn data_sample_chooses_fresh_texts_and_feeds_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let labelled = [
+        "这款理疗仪能根治颈椎病，三个疗程见效",
+        "今天直播间包邮，明天就发货",
+    ];
+    let dataset: String = labelled
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({"id": format!("d{i}"), "text": t, "channel": "post",
+                "labels": [], "product": null, "spans": [], "source": "handwritten",
+                "family": format!("f{i}"), "split": "train"})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(p("data.jsonl"), dataset).unwrap();
+    let pool_texts = [
+        "这款理疗仪，能根治颈椎病！三个疗程见效", // the dataset's text, repunctuated
+        "家人们这个眼镜戴三个月直接摘镜",
+        "家人们 这个眼镜戴三个月直接摘镜😀", // repeats the line above
+        "血压计测量准确，老人也会用",
+        "喝了这个茶降血糖，不用再吃药",
+        "👋宝宝们 无副作用 无效退款",
+        "這款按摩椅治癒失眠，醫生都推薦",
+        "护膝保暖透气，冬天必备",
+        "助听器音质清晰，佩戴舒适",
+    ];
+    let pool: String = pool_texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| serde_json::json!({"id": format!("p{i}"), "text": t}).to_string() + "\n")
+        .collect();
+    std::fs::write(p("pool.jsonl"), &pool).unwrap();
+    for strategy in ["uncertainty", "disagreement", "diversity", "mixed"] {
+        let (code, _, stderr) = run_with_stdin(
+            &[
+                "data",
+                "sample",
+                "--from",
+                &p("pool.jsonl"),
+                "--n",
+                "4",
+                "--strategy",
+                strategy,
+                "--dataset",
+                &p("data.jsonl"),
+                "--seed",
+                "3",
+                "--output",
+                &p("sample.jsonl"),
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{strategy}: {stderr}");
+        assert!(
+            stderr.contains("1 already in the dataset, 1 repeated in the pool"),
+            "{stderr}"
+        );
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(p("sample.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4, "{strategy}");
+        let ids: std::collections::BTreeSet<&str> =
+            lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 4, "no text twice: {ids:?}");
+        assert!(
+            !ids.contains("p0") && !ids.contains("p2"),
+            "{strategy}: {ids:?}"
+        );
+        for l in &lines {
+            assert!(l["reason"].is_object(), "{l}");
+            let s = l["strategy"].as_str().unwrap();
+            assert!(strategy == "mixed" || s == strategy, "{l}");
+        }
+        // The same seed gives the same choice.
+        let (_, again, _) = run_with_stdin(
+            &[
+                "data",
+                "sample",
+                "--from",
+                &p("pool.jsonl"),
+                "--n",
+                "4",
+                "--strategy",
+                strategy,
+                "--dataset",
+                &p("data.jsonl"),
+                "--seed",
+                "3",
+            ],
+            "",
+        );
+        assert_eq!(again, std::fs::read_to_string(p("sample.jsonl")).unwrap());
+    }
+
+    // The sample goes straight to Label Studio, pre-annotated.
+    let (code, _, stderr) = run_with_stdin(
+        &[
+            "data",
+            "export",
+            "--format",
+            "labelstudio",
+            "--input",
+            &p("sample.jsonl"),
+            "--output",
+            &p("tasks.json"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let tasks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("tasks.json")).unwrap()).unwrap();
+    let tasks = tasks.as_array().unwrap();
+    assert_eq!(tasks.len(), 4);
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t["predictions"][0]["model_version"].is_string())
+    );
+
+    // A bad pool line is named by file, line and field.
+    std::fs::write(p("bad.jsonl"), format!("{pool}{{\"id\": \"x\"}}\n")).unwrap();
+    let (code, _, stderr) = run_with_stdin(
+        &[
+            "data",
+            "sample",
+            "--from",
+            &p("bad.jsonl"),
+            "--n",
+            "2",
+            "--dataset",
+            &p("data.jsonl"),
+        ],
+        "",
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("bad.jsonl:10: field `text`: missing"),
+        "{stderr}"
+    );
+}

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod interchange;
 pub mod lexicon;
 pub mod perturb;
+pub mod pool;
 pub mod split;
 pub mod stats;
 pub mod taxonomy;

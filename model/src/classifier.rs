@@ -648,7 +648,10 @@ mod tests {
         // A one-char word takes the likelier neighbour (根治 over 眼镜).
         assert_eq!(snap_runs(vec![(4, 5)], &words, &probs), vec![(4, 7)]);
         // Runs that now overlap merge.
-        assert_eq!(snap_runs(vec![(5, 6), (6, 7)], &words, &probs), vec![(5, 7)]);
+        assert_eq!(
+            snap_runs(vec![(5, 6), (6, 7)], &words, &probs),
+            vec![(5, 7)]
+        );
         // No words (an empty segmentation): unchanged, even one char.
         assert_eq!(snap_runs(vec![(3, 4)], &[], &probs), vec![(3, 4)]);
         // A text that is one one-char word stays one char.

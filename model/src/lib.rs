@@ -6,6 +6,7 @@
 //! Depends on `qingwang-datasets` only. Knows nothing of HTTP, tokio, axum or the command line:
 //! the service and the binary call [`Classifier`] and [`pipeline::build_bundle`].
 
+pub mod active;
 pub mod baseline;
 pub mod bundle;
 pub mod classifier;

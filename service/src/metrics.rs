@@ -84,6 +84,8 @@ pub struct Metrics {
     pub alert_latency_seconds: Histogram,
     /// Webhook deliveries by outcome (delivered, retried, failed, dropped).
     pub webhook_deliveries: Family<Value, Counter>,
+    /// Label Studio webhook events by action.
+    pub labelstudio_webhooks: Family<Value, Counter>,
 }
 
 impl Default for Metrics {
@@ -108,6 +110,7 @@ impl Default for Metrics {
             room_incidents: Family::default(),
             alert_latency_seconds: seconds_buckets(),
             webhook_deliveries: Family::default(),
+            labelstudio_webhooks: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -195,6 +198,11 @@ impl Default for Metrics {
             "webhook_deliveries",
             "Incident webhook deliveries by outcome",
             m.webhook_deliveries.clone(),
+        );
+        registry.register(
+            "labelstudio_webhook_events",
+            "Label Studio webhook events received, by action",
+            m.labelstudio_webhooks.clone(),
         );
         Self { registry, ..m }
     }

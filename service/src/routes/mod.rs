@@ -6,6 +6,7 @@
 mod admin;
 mod classify;
 mod health;
+mod labelstudio;
 mod model;
 mod openapi;
 mod rooms;
@@ -25,7 +26,7 @@ use crate::metrics::{Route, RouteKind, RouteStatus};
 use crate::state::AppState;
 
 /// Every (method, path) the router serves; kept equal to `openapi.json` by a test.
-pub const ROUTES: [(&str, &str); 13] = [
+pub const ROUTES: [(&str, &str); 17] = [
     ("post", "/v1/classify"),
     ("post", "/v1/transcripts/scan"),
     ("get", "/v1/rooms"),
@@ -39,6 +40,10 @@ pub const ROUTES: [(&str, &str); 13] = [
     ("get", "/ready"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("get", "/labelstudio/health"),
+    ("post", "/labelstudio/setup"),
+    ("post", "/labelstudio/predict"),
+    ("post", "/labelstudio/webhook"),
 ];
 
 /// The request id header, accepted from clients or generated, and echoed.
@@ -55,9 +60,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     let open = Router::new()
         .merge(health::routes())
-        .merge(openapi::routes());
+        .merge(openapi::routes())
+        .merge(labelstudio::open());
     Router::new()
         .merge(protected)
+        .merge(labelstudio::protected(state.clone()))
         .merge(open)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
