@@ -4,8 +4,9 @@
 # DURATION seconds; texts are the hand-written livestream data. Prints, per room count, the
 # segment rate achieved vs asked, push latency p50/p99, alert latency (push that completed an
 # incident → its answer, when the incident also goes to SSE and the webhook) p50/p99, errors,
-# and the ratio of p99 to the 1-room baseline run first in the same script. Also the server's
-# peak RSS. The simulator shares the machine's cores with the server.
+# the ratio of p99 to the 1-room baseline run first in the same script, and the server's RSS at
+# the end of each run (repeat a room count, ROOMS="2000 2000 2000", to see memory stay flat).
+# Also the server's peak RSS. The simulator shares the machine's cores with the server.
 # Bounded by TOTAL_TIMEOUT. Not part of `cargo test`.
 #
 #   scripts/simulate_rooms.sh      # defaults: ROOMS="250 500 1000 2000 3000" DURATION=30
@@ -46,16 +47,17 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]
 BASE=$(run 1)
 BASE_P99=$(field "$BASE" p99_ms)
 echo "baseline, 1 room: $BASE" >&2
-printf "\n%6s %10s %10s %8s %8s %9s %9s %9s %7s %8s\n" rooms seg/s asked p50_ms p99_ms alert_p50 alert_p99 incidents errors p99/base
+printf "\n%6s %10s %10s %8s %8s %9s %9s %9s %7s %8s %7s\n" rooms seg/s asked p50_ms p99_ms alert_p50 alert_p99 incidents errors p99/base rss_mb
 for n in $ROOMS; do
   sleep 7  # the previous run's rooms are evicted
   R=$(run "$n")
   echo "$R" >> "$WORK/runs.jsonl"; echo "$R" >&2
-  python3 - "$R" "$BASE_P99" <<'PY'
+  RSS=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status")
+  python3 - "$R" "$BASE_P99" "$RSS" <<'PY'
 import json, sys
-r, base = json.loads(sys.argv[1]), float(sys.argv[2])
+r, base, rss = json.loads(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 print(f"{r['rooms']:6d} {r['segments_per_s']:10.1f} {r['segments_per_s_asked']:10.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-      f"{r['alert_p50_ms']:9.2f} {r['alert_p99_ms']:9.2f} {r['incidents']:9d} {r['errors']:7d} {r['p99_ms'] / max(base, 1e-9):8.1f}")
+      f"{r['alert_p50_ms']:9.2f} {r['alert_p99_ms']:9.2f} {r['incidents']:9d} {r['errors']:7d} {r['p99_ms'] / max(base, 1e-9):8.1f} {rss:>7}")
 PY
 done
 python3 - "$WORK/runs.jsonl" <<'PY'
