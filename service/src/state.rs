@@ -12,7 +12,7 @@ use crate::backend::{Backend, Loader};
 use crate::config::ServiceConfig;
 use crate::error::{ApiError, ServiceError};
 use crate::metrics::Metrics;
-use crate::worker::{Loaded, ModelSlot, Pool};
+use crate::worker::{Job, JobOutput, JobReply, Loaded, ModelSlot, Pool, SubmitError};
 
 /// Shared state of all routes.
 #[derive(Clone)]
@@ -42,6 +42,16 @@ impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+/// Wait for a queued job until `deadline` (then 503 `timeout`). Dropping the future (a client
+/// gone) drops the receiver, which tells the worker to skip the job.
+pub async fn await_job(rx: JobReply, deadline: std::time::Instant) -> Result<JobOutput, ApiError> {
+    match tokio::time::timeout_at(deadline.into(), rx).await {
+        Err(_) | Ok(Err(_)) => Err(ApiError::Timeout),
+        Ok(Ok(Err(e))) => Err(ApiError::Internal(e)),
+        Ok(Ok(Ok(o))) => Ok(o),
     }
 }
 
@@ -88,6 +98,29 @@ impl AppState {
     pub fn load(config: ServiceConfig, loader: Arc<dyn Loader>) -> Result<Self, ServiceError> {
         let backend = loader.load(&config.model_dir).map_err(ServiceError::Load)?;
         Self::new(config, backend, loader)
+    }
+
+    /// Queue texts on the model workers without waiting; the job is dropped after `deadline`.
+    /// A full queue is 429 `queue_full`, gone workers 503 `not_ready`.
+    pub fn submit_texts(
+        &self,
+        texts: Vec<String>,
+        options: qingwang_model::ClassifyOptions,
+        deadline: std::time::Instant,
+    ) -> Result<JobReply, ApiError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = Job {
+            texts,
+            options,
+            deadline,
+            enqueued: std::time::Instant::now(),
+            reply: tx,
+        };
+        self.pool.submit(job, &self.metrics).map_err(|e| match e {
+            SubmitError::Full => ApiError::QueueFull,
+            SubmitError::Closed => ApiError::NotReady,
+        })?;
+        Ok(rx)
     }
 
     /// Model loaded, workers alive, not shutting down.

@@ -40,6 +40,9 @@ pub struct Job {
     pub reply: oneshot::Sender<Result<JobOutput, BackendError>>,
 }
 
+/// Where a queued job's answer arrives.
+pub type JobReply = oneshot::Receiver<Result<JobOutput, BackendError>>;
+
 /// A finished job.
 #[derive(Debug)]
 pub struct JobOutput {

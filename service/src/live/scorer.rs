@@ -9,13 +9,10 @@ use std::time::Instant;
 use qingwang_model::transcript::{WindowScorer, pass_prediction};
 use qingwang_model::{ClassifyOptions, ModelError, Prediction};
 use tokio::runtime::Handle;
-use tokio::sync::oneshot;
 
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::worker::{Job, JobOutput, SubmitError};
-
-type Reply = oneshot::Receiver<Result<JobOutput, crate::error::BackendError>>;
+use crate::state::{AppState, await_job};
+use crate::worker::JobReply;
 
 /// Scores windows on the worker pool. Call only from a blocking thread (`spawn_blocking`).
 pub struct PoolScorer<'a> {
@@ -50,12 +47,8 @@ impl<'a> PoolScorer<'a> {
             .unwrap_or_else(|| ApiError::Internal(crate::error::BackendError::Model(e)))
     }
 
-    async fn collect(&self, rx: Reply, out: &mut Vec<Prediction>) -> Result<(), ApiError> {
-        let o = match tokio::time::timeout_at(self.deadline.into(), rx).await {
-            Err(_) | Ok(Err(_)) => return Err(ApiError::Timeout),
-            Ok(Ok(Err(e))) => return Err(ApiError::Internal(e)),
-            Ok(Ok(Ok(o))) => o,
-        };
+    async fn collect(&self, rx: JobReply, out: &mut Vec<Prediction>) -> Result<(), ApiError> {
+        let o = await_job(rx, self.deadline).await?;
         let model = o.model;
         // A window that is only spaces is not an error of the room: it flags nothing.
         out.extend(
@@ -72,28 +65,17 @@ impl<'a> PoolScorer<'a> {
         // waits for one worker.
         let in_flight = cfg.workers + 1;
         let mut out = Vec::with_capacity(texts.len());
-        let mut waiting: VecDeque<Reply> = VecDeque::new();
+        let mut waiting: VecDeque<JobReply> = VecDeque::new();
         for chunk in texts.chunks(cfg.max_batch_texts) {
             if waiting.len() >= in_flight {
                 if let Some(rx) = waiting.pop_front() {
                     self.collect(rx, &mut out).await?;
                 }
             }
-            let (tx, rx) = oneshot::channel();
-            let job = Job {
-                texts: chunk.iter().map(|t| (*t).to_string()).collect(),
-                options: ClassifyOptions::default(),
-                deadline: self.deadline,
-                enqueued: Instant::now(),
-                reply: tx,
-            };
-            self.state
-                .pool
-                .submit(job, &self.state.metrics)
-                .map_err(|e| match e {
-                    SubmitError::Full => ApiError::QueueFull,
-                    SubmitError::Closed => ApiError::NotReady,
-                })?;
+            let texts = chunk.iter().map(|t| (*t).to_string()).collect();
+            let rx = self
+                .state
+                .submit_texts(texts, ClassifyOptions::default(), self.deadline)?;
             waiting.push_back(rx);
         }
         while let Some(rx) = waiting.pop_front() {

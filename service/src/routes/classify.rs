@@ -16,8 +16,7 @@ use serde::Serialize;
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::Metrics;
 use crate::request::{self, ParseLimits};
-use crate::state::AppState;
-use crate::worker::{Job, SubmitError};
+use crate::state::{AppState, await_job};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/classify", post(classify))
@@ -153,28 +152,8 @@ async fn classify(
     let mut model = state.model.load().backend.info().version.clone();
     let mut predictions = Vec::new().into_iter();
     if !texts.is_empty() {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job = Job {
-            texts,
-            options: req.options.clone(),
-            deadline,
-            enqueued: Instant::now(),
-            reply: tx,
-        };
-        state
-            .pool
-            .submit(job, &state.metrics)
-            .map_err(|e| match e {
-                SubmitError::Full => ApiError::QueueFull,
-                SubmitError::Closed => ApiError::NotReady,
-            })?;
-        // Dropping `rx` (deadline here, or the client disconnecting and axum dropping this
-        // future) tells the worker to skip the job.
-        let out = match tokio::time::timeout_at(deadline.into(), rx).await {
-            Err(_) | Ok(Err(_)) => return Err(ApiError::Timeout),
-            Ok(Ok(Err(e))) => return Err(ApiError::Internal(e)),
-            Ok(Ok(Ok(o))) => o,
-        };
+        let rx = state.submit_texts(texts, req.options.clone(), deadline)?;
+        let out = await_job(rx, deadline).await?;
         timings.queue_us = out.queue_us;
         timings.tokenize_us = out.timings.tokenize_us;
         timings.inference_us = out.timings.inference_us;

@@ -37,8 +37,7 @@ use serde_json::{Value, json};
 use super::classify::body_bytes;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::state::AppState;
-use crate::worker::{Job, SubmitError};
+use crate::state::{AppState, await_job};
 
 /// The name Label Studio shows for this backend.
 pub const MODEL_CLASS: &str = "qingwang";
@@ -190,34 +189,17 @@ fn ls_prediction(text: &str, p: &Prediction) -> Value {
     })
 }
 
-/// Classify texts through the worker pool, `max` per job, each job with its own deadline.
+/// Classify texts through the worker pool, `max_batch_items` per job, under one deadline.
 async fn classify(
     state: &AppState,
     texts: Vec<String>,
 ) -> Result<Vec<Option<Prediction>>, ApiError> {
     let mut out = Vec::with_capacity(texts.len());
+    // One deadline for the whole request, however many jobs it takes.
+    let deadline = Instant::now() + state.config.request_timeout;
     for chunk in texts.chunks(state.config.max_batch_items.max(1)) {
-        let deadline = Instant::now() + state.config.request_timeout;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job = Job {
-            texts: chunk.to_vec(),
-            options: ClassifyOptions::default(),
-            deadline,
-            enqueued: Instant::now(),
-            reply: tx,
-        };
-        state
-            .pool
-            .submit(job, &state.metrics)
-            .map_err(|e| match e {
-                SubmitError::Full => ApiError::QueueFull,
-                SubmitError::Closed => ApiError::NotReady,
-            })?;
-        let res = match tokio::time::timeout_at(deadline.into(), rx).await {
-            Err(_) | Ok(Err(_)) => return Err(ApiError::Timeout),
-            Ok(Ok(Err(e))) => return Err(ApiError::Internal(e)),
-            Ok(Ok(Ok(o))) => o,
-        };
+        let rx = state.submit_texts(chunk.to_vec(), ClassifyOptions::default(), deadline)?;
+        let res = await_job(rx, deadline).await?;
         let mut got = res.results.into_iter();
         for _ in chunk {
             out.push(got.next().and_then(Result::ok));
