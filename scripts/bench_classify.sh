@@ -7,8 +7,8 @@ n=${1:-20000}; rounds=${2:-5}
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
 cargo build --release -q -p qingwang-model --example bench_classify
 cargo build --release -q
-echo "== in process: model vs keyword baseline"
-./target/release/examples/bench_classify "$n" "$rounds"
+echo "== in process: model vs keyword baseline (one kernel thread per classifying thread, as the qingwang binary runs)"
+RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-1} ./target/release/examples/bench_classify "$n" "$rounds"
 echo "== end to end: qingwang classify (JSONL in, JSONL out), median of $rounds runs"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 python3 - "$n" > "$tmp/in.jsonl" <<'PY'

@@ -64,8 +64,25 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// candle's CPU matmul splits every product over `RAYON_NUM_THREADS` threads (all cores by
+/// default), read on each call. The inference commands already run one classifying thread per
+/// core, so that split only oversubscribes the cores: `qingwang classify` measured 1,882 texts/s
+/// with it and 4,652 without on 2 cores. Unless the user set it, inference runs with one kernel
+/// thread per caller; `train` (one caller) keeps the default.
+#[allow(unsafe_code)]
+fn one_kernel_thread_per_caller() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: called first in `main`, before any thread exists (argument parsing spawns
+        // none), so nothing reads or writes the environment concurrently.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Train(_)) {
+        one_kernel_thread_per_caller();
+    }
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Data(args) => data::run(args),

@@ -146,7 +146,9 @@ impl ClaimNet {
             (self.tok_emb.forward(&batch.char_ids)? + self.tok_emb.forward(&batch.word_ids)?)?;
         let e = (e + self.py_emb.forward(&batch.pinyin_ids)?)?;
         let mask3 = batch.mask.unsqueeze(1)?; // [B,1,L]
-        let mut h = e.transpose(1, 2)?.contiguous()?; // [B,D,L]
+        // Padding positions are zeroed before the first convolution (as after every layer), so a
+        // row sees exactly what it would alone: outputs never depend on the batch.
+        let mut h = e.transpose(1, 2)?.contiguous()?.broadcast_mul(&mask3)?; // [B,D,L]
         for (i, conv) in self.convs.iter().enumerate() {
             let y = conv.forward(&h)?.relu()?.broadcast_mul(&mask3)?;
             h = if i == 0 { y } else { (y + h)? };

@@ -121,3 +121,29 @@ fn default_bundle_gets_the_voice_rule_right_on_plain_cases() {
     assert!(!v[4], "doctor debunking");
     assert!(v[5], "foot patch cures 老寒腿");
 }
+
+#[test]
+fn a_text_scores_the_same_alone_and_in_any_batch() {
+    let clf = Classifier::load(&bundle::default_dir()).unwrap();
+    let opts = ClassifyOptions {
+        explain: true,
+        ..ClassifyOptions::default()
+    };
+    let long = "家人们今天这个价格真的是全网最低了 三二一上链接 库存不多 拍完就没有了 老粉丝都知道我们家的东西 不多说了 赶紧拍 包邮到家 七天无理由";
+    for text in GOLDEN_TEXTS {
+        let (alone, _) = clf.classify(&[text], &opts).unwrap();
+        let (mixed, _) = clf.classify(&[long, text, "好"], &opts).unwrap();
+        let a = alone[0].as_ref().unwrap();
+        let m = mixed[1].as_ref().unwrap();
+        assert_eq!(a.verdict, m.verdict, "{text}");
+        assert_eq!(a.spans, m.spans, "{text}");
+        let (sa, sm) = (a.scores.as_ref().unwrap(), m.scores.as_ref().unwrap());
+        for (label, x) in sa {
+            assert!(
+                (x - sm[label]).abs() < 1e-4,
+                "{text}: {label} {x} vs {}",
+                sm[label]
+            );
+        }
+    }
+}
