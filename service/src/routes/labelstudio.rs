@@ -23,7 +23,6 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Request, State};
-use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -68,8 +67,8 @@ const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::n
 
 /// The token a request carries: a bearer token, or the password of basic auth.
 fn given_token(authorization: &str) -> Option<String> {
-    if let Some(t) = authorization.strip_prefix("Bearer ") {
-        return Some(t.trim().to_string());
+    if let Some(t) = super::bearer(authorization) {
+        return Some(t);
     }
     let b64 = authorization.strip_prefix("Basic ")?;
     let decoded = String::from_utf8(BASE64.decode(b64.trim()).ok()?).ok()?;
@@ -77,15 +76,8 @@ fn given_token(authorization: &str) -> Option<String> {
 }
 
 async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(token) = &state.config.auth_token {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(given_token);
-        if !given.is_some_and(|g| super::tokens_match(g.as_bytes(), token.expose().as_bytes())) {
-            return ApiError::Unauthorized.into_response();
-        }
+    if !super::authorized(&state, req.headers(), given_token) {
+        return ApiError::Unauthorized.into_response();
     }
     next.run(req).await
 }

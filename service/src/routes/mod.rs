@@ -86,17 +86,33 @@ fn tokens_match(given: &[u8], expected: &[u8]) -> bool {
             == 0
 }
 
+/// The bearer token of an `Authorization` header value.
+pub(crate) fn bearer(authorization: &str) -> Option<String> {
+    authorization
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_string())
+}
+
+/// Whether a request may pass: no service token is set, or `token_of` reads the right one from
+/// its `Authorization` header (compared in constant time).
+pub(crate) fn authorized(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    token_of: fn(&str) -> Option<String>,
+) -> bool {
+    let Some(token) = &state.config.auth_token else {
+        return true;
+    };
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(token_of)
+        .is_some_and(|g| tokens_match(g.as_bytes(), token.expose().as_bytes()))
+}
+
 async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(token) = &state.config.auth_token {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        if !given.is_some_and(|g| tokens_match(g.as_bytes(), token.expose().as_bytes())) {
-            return ApiError::Unauthorized.into_response();
-        }
+    if !authorized(&state, req.headers(), bearer) {
+        return ApiError::Unauthorized.into_response();
     }
     next.run(req).await
 }
