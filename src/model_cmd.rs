@@ -18,21 +18,25 @@ use serde::Serialize;
 pub struct TrainArgs {
     /// Data files, each optionally `PATH:WEIGHT` (loss weight of its train examples, default 1).
     /// Train examples train; dev examples tune thresholds; test examples are only measured.
-    /// Default: the committed hand-written and generated data.
+    /// Default: the committed hand-written data (weight 1) and generated data (weight 0.3).
     #[arg(long = "data")]
     data: Vec<String>,
     /// Output bundle directory (replaced). Default: the committed default bundle.
     #[arg(long, default_value_os_t = bundle::default_dir())]
     out: PathBuf,
-    /// Seed.
-    #[arg(long, default_value_t = TrainConfig::default().seed)]
-    seed: u64,
-    /// Epochs.
-    #[arg(long, default_value_t = TrainConfig::default().epochs)]
-    epochs: usize,
-    /// Stop after this many steps (0 = no limit).
-    #[arg(long, default_value_t = 0)]
-    max_steps: usize,
+    /// Training settings as JSON (the `train_config.json` a bundle carries); the flags below
+    /// override it. Default: the built-in settings the default bundle is trained with.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Seed [default: 20261202].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Epochs [default: 5].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Stop after this many steps (0 = no limit) [default: 0].
+    #[arg(long)]
+    max_steps: Option<usize>,
 }
 
 fn parse_data_arg(s: &str) -> Result<(PathBuf, f32)> {
@@ -48,16 +52,25 @@ fn parse_data_arg(s: &str) -> Result<(PathBuf, f32)> {
     }
 }
 
+/// Loss weight of the generated data when no `--data` is given. Chosen on dev (two-fold
+/// cross-validation over dev families): at 0.3 the network alone reached violation F1 0.874,
+/// macro-F1 0.639 and hard-negative FPR 0.101, against 0.858, 0.578 and 0.117 without the
+/// generated data. Full weight (the earlier default) was not re-measured on the current data.
+const GENERATED_WEIGHT: f32 = 0.3;
+
 /// `qingwang train`.
 pub fn train(args: TrainArgs, command: String) -> Result<ExitCode> {
     let tax = Taxonomy::builtin();
     let lex = Lexicons::builtin()?;
     let root = repo_root();
     let data: Vec<(PathBuf, f32)> = if args.data.is_empty() {
-        [qingwang_datasets::HANDWRITTEN, qingwang_datasets::GENERATED]
-            .iter()
-            .map(|f| (root.join(f), 1.0))
-            .collect()
+        [
+            (qingwang_datasets::HANDWRITTEN, 1.0),
+            (qingwang_datasets::GENERATED, GENERATED_WEIGHT),
+        ]
+        .iter()
+        .map(|&(f, w)| (root.join(f), w))
+        .collect()
     } else {
         args.data
             .iter()
@@ -104,12 +117,17 @@ pub fn train(args: TrainArgs, command: String) -> Result<ExitCode> {
             rel_files,
         )
     };
-    let cfg = TrainConfig {
-        seed: args.seed,
-        epochs: args.epochs,
-        max_steps: args.max_steps,
-        ..TrainConfig::default()
+    let mut cfg = match &args.config {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("--config {}", p.display()))?;
+            serde_json::from_slice::<TrainConfig>(&bytes)
+                .with_context(|| format!("--config {}: not a training config", p.display()))?
+        }
+        None => TrainConfig::default(),
     };
+    cfg.seed = args.seed.unwrap_or(cfg.seed);
+    cfg.epochs = args.epochs.unwrap_or(cfg.epochs);
+    cfg.max_steps = args.max_steps.unwrap_or(cfg.max_steps);
     tracing::info!(train = splits.train.len(), dev = splits.dev.len(), test = splits.test.len(), out = %args.out.display(), "training");
     let prov = Provenance {
         dataset_sha256,

@@ -513,3 +513,29 @@ fn data_sample_chooses_fresh_texts_and_feeds_export() {
         "{stderr}"
     );
 }
+
+#[test]
+fn train_rejects_a_config_that_is_not_a_training_config_before_touching_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "x").unwrap();
+    let bad = dir.path().join("cfg.json");
+    std::fs::write(&bad, r#"{"epochs": "five"}"#).unwrap();
+    for (cfg, why) in [
+        (bad.clone(), "not a training config"),
+        (dir.path().join("missing.json"), "missing.json"),
+    ] {
+        let o = qingwang()
+            .args(["train", "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("--config") && err.contains(why), "{err}");
+        assert!(out.join("keep.txt").exists(), "the output was replaced");
+    }
+}

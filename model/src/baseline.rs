@@ -159,9 +159,10 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 impl LinearModel {
-    /// Train on examples (labels in taxonomy order).
+    /// Train on weighted examples (labels in taxonomy order); an example's weight scales its
+    /// gradient, as in the network's loss.
     pub fn train(
-        examples: &[&Example],
+        examples: &[(&Example, f32)],
         normalizer: &Normalizer,
         tax: &Taxonomy,
         cfg: LinearConfig,
@@ -169,7 +170,7 @@ impl LinearModel {
         let nl = tax.labels.len();
         let feats: Vec<(Vec<u32>, Vec<bool>)> = examples
             .iter()
-            .map(|e| {
+            .map(|(e, _)| {
                 let f = ngram_features(&normalizer.normalize(&e.text).chars);
                 let mut y = vec![false; nl];
                 for l in &e.labels {
@@ -188,11 +189,12 @@ impl LinearModel {
             let lr = cfg.lr / (1.0 + epoch as f32);
             for &i in &order {
                 let (f, y) = &feats[i];
+                let weight = examples[i].1;
                 let scale = 1.0 / (f.len().max(1) as f32).sqrt();
                 for (l, w) in weights.iter_mut().enumerate() {
                     let z: f32 =
                         f.iter().map(|&b| w[b as usize]).sum::<f32>() * scale + w[LINEAR_BUCKETS];
-                    let g = sigmoid(z) - if y[l] { 1.0 } else { 0.0 };
+                    let g = weight * (sigmoid(z) - if y[l] { 1.0 } else { 0.0 });
                     for &b in f {
                         let wb = &mut w[b as usize];
                         *wb -= lr * (g * scale + cfg.l2 * *wb);
@@ -209,7 +211,12 @@ impl LinearModel {
 
     /// Label probabilities (taxonomy order).
     pub fn probs(&self, text: &str, normalizer: &Normalizer) -> Vec<f32> {
-        let f = ngram_features(&normalizer.normalize(text).chars);
+        self.probs_normalized(&normalizer.normalize(text).chars)
+    }
+
+    /// Label probabilities of an already normalised text.
+    pub fn probs_normalized(&self, norm: &[char]) -> Vec<f32> {
+        let f = ngram_features(norm);
         let scale = 1.0 / (f.len().max(1) as f32).sqrt();
         self.weights
             .iter()
@@ -338,6 +345,47 @@ mod tests {
     }
 
     #[test]
+    fn linear_model_weighs_examples_by_their_weight() {
+        let tax = Taxonomy::builtin();
+        let l = lex();
+        let n = Normalizer::new(&l);
+        let mk = |t: &str, labels: &[&str]| Example {
+            id: t.into(),
+            text: t.into(),
+            channel: Channel::Post,
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            product: None,
+            spans: vec![],
+            source: Source::Handwritten,
+            family: "f".into(),
+            split: Split::Train,
+            kind: None,
+            neg_type: None,
+            evasion: vec![],
+        };
+        // The same texts, once as claims and once as non-claims: the heavier copy wins.
+        let claims: Vec<Example> = (0..30)
+            .map(|i| mk(&format!("戴{i}天保证治愈近视"), &["cure_claim"]))
+            .collect();
+        let plain: Vec<Example> = (0..30)
+            .map(|i| mk(&format!("戴{i}天保证治愈近视"), &[]))
+            .collect();
+        let cure = tax.label_index("cure_claim").unwrap();
+        let train = |wc: f32, wp: f32| {
+            let refs: Vec<(&Example, f32)> = claims
+                .iter()
+                .map(|e| (e, wc))
+                .chain(plain.iter().map(|e| (e, wp)))
+                .collect();
+            LinearModel::train(&refs, &n, &tax, LinearConfig::default())
+                .probs("戴7天保证治愈近视", &n)[cure]
+        };
+        let (claims_heavy, plain_heavy) = (train(1.0, 0.2), train(0.2, 1.0));
+        assert!(claims_heavy > 0.6, "{claims_heavy}");
+        assert!(plain_heavy < 0.4, "{plain_heavy}");
+    }
+
+    #[test]
     fn linear_model_learns_and_round_trips() {
         let tax = Taxonomy::builtin();
         let l = lex();
@@ -361,7 +409,7 @@ mod tests {
             exs.push(mk(&format!("戴{i}天保证治愈近视"), &["cure_claim"]));
             exs.push(mk(&format!("今天{i}号发货 包邮"), &[]));
         }
-        let refs: Vec<&Example> = exs.iter().collect();
+        let refs: Vec<(&Example, f32)> = exs.iter().map(|e| (e, 1.0)).collect();
         let m = LinearModel::train(&refs, &n, &tax, LinearConfig::default());
         let cure = tax.label_index("cure_claim").unwrap();
         assert!(m.probs("保证治愈近视", &n)[cure] > 0.7);

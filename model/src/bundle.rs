@@ -65,6 +65,15 @@ pub struct Thresholds {
     pub block: f32,
     /// How they were chosen.
     pub chosen_on: String,
+    /// Weight of the network in the label probabilities the thresholds apply to; the rest is
+    /// the bundle's linear model (`linear.safetensors`). 1 = the network alone (bundles from
+    /// before the blend have no field and read as 1).
+    #[serde(default = "network_only")]
+    pub blend: f32,
+}
+
+fn network_only() -> f32 {
+    1.0
 }
 
 /// manifest.json.

@@ -12,6 +12,7 @@ use candle_nn::VarBuilder;
 use qingwang_datasets::{Lexicons, Taxonomy};
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::LinearModel;
 use crate::bundle::{self, BundleConfig, Manifest, Thresholds};
 use crate::encode::{Encoded, Encoder, windows};
 use crate::error::{InputError, ModelError, Result};
@@ -115,7 +116,8 @@ pub struct ClassifyOptions {
 pub struct Scored {
     /// The encoded text (normalised text and alignment).
     pub encoded: Encoded,
-    /// Probability per label (taxonomy order).
+    /// Probability per label (taxonomy order): the network's (max over windows), blended with
+    /// the linear model's when the bundle has a blend below 1.
     pub label_probs: Vec<f32>,
     /// Probability per product output (0 = none, then taxonomy order).
     pub product_probs: Vec<f32>,
@@ -171,6 +173,8 @@ pub struct Classifier {
     encoder: Encoder,
     thresholds: Vec<f32>,
     block: f32,
+    /// The linear model blended into the label probabilities, with the network's weight.
+    linear: Option<(LinearModel, f32)>,
     labels: Vec<LabelInfo>,
     max_text_chars: usize,
     device: Device,
@@ -234,6 +238,25 @@ impl Classifier {
         let block = thresholds_file
             .as_ref()
             .map_or(tax.verdict.block, |t| t.block);
+        let blend = thresholds_file.as_ref().map_or(1.0, |t| t.blend);
+        if !(0.0..=1.0).contains(&blend) {
+            return Err(ModelError::bundle(
+                dir,
+                format!("thresholds.json: blend {blend} is not in [0, 1]"),
+            ));
+        }
+        let linear = if blend < 1.0 {
+            let lin = LinearModel::load(dir)?;
+            if lin.weights.len() != tax.labels.len() {
+                return Err(ModelError::bundle(
+                    dir,
+                    "linear model's labels differ from the taxonomy",
+                ));
+            }
+            Some((lin, blend))
+        } else {
+            None
+        };
         let thresholds: Vec<f32> = tax
             .labels
             .iter()
@@ -263,6 +286,7 @@ impl Classifier {
             encoder,
             thresholds,
             block,
+            linear,
             labels,
             max_text_chars: DEFAULT_MAX_TEXT_CHARS,
             device,
@@ -310,6 +334,12 @@ impl Classifier {
     /// The block threshold.
     pub fn block_threshold(&self) -> f32 {
         self.block
+    }
+
+    /// The network's weight in the label probabilities (1 = the network alone; the rest is
+    /// the bundle's linear model).
+    pub fn blend(&self) -> f32 {
+        self.linear.as_ref().map_or(1.0, |(_, w)| *w)
     }
 
     /// The encoder (normalisation, segmentation, vocabulary).
@@ -377,6 +407,13 @@ impl Classifier {
         for (s, &n) in out.iter_mut().zip(&n_windows) {
             if n > 0 {
                 s.product_probs.iter_mut().for_each(|p| *p /= n as f32);
+            }
+            if let (Some((lin, w)), true) = (&self.linear, n > 0) {
+                // The linear model reads the whole normalised text (no windows needed).
+                let lp = lin.probs_normalized(&s.encoded.norm.chars);
+                for (p, q) in s.label_probs.iter_mut().zip(lp) {
+                    *p = w * *p + (1.0 - w) * q;
+                }
             }
         }
         timings.inference_us = t1.elapsed().as_micros() as u64;

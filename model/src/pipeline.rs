@@ -89,6 +89,107 @@ pub struct BundleMetrics {
     pub train: TrainSummary,
     /// Example counts per split used.
     pub counts: BTreeMap<String, usize>,
+    /// How the network/linear blend was chosen (absent in bundles from before the blend).
+    #[serde(default)]
+    pub blend: Option<BlendSearch>,
+}
+
+/// One blend weight tried on dev.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlendCandidate {
+    /// The network's weight (the linear model gets the rest).
+    pub weight: f32,
+    /// Cross-validated binary violation F1.
+    pub f1: f64,
+    /// Cross-validated macro-F1 over labels.
+    pub macro_f1: f64,
+    /// Cross-validated share of hard negatives flagged.
+    pub hard_negative_fpr: f64,
+    /// (f1 + macro_f1 + 1 − hard_negative_fpr) / 3, the figure maximised.
+    pub objective: f64,
+}
+
+/// The blend search on dev.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlendSearch {
+    /// The weight chosen.
+    pub chosen: f32,
+    /// Every weight tried.
+    pub candidates: Vec<BlendCandidate>,
+}
+
+/// The network weights tried: the network keeps at least half the say, because evidence spans
+/// come from it alone.
+pub const BLEND_WEIGHTS: [f32; 6] = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+
+/// `w · network + (1 − w) · linear`, per text and label.
+pub fn blend_probs(net: &[Vec<f32>], lin: &[Vec<f32>], w: f32) -> Vec<Vec<f32>> {
+    net.iter()
+        .zip(lin)
+        .map(|(a, b)| {
+            a.iter()
+                .zip(b)
+                .map(|(p, q)| w * p + (1.0 - w) * q)
+                .collect()
+        })
+        .collect()
+}
+
+/// Which of two folds a family is in (FNV-1a of its id, so the folds never depend on order).
+fn fold_of(family: &str) -> bool {
+    let h = family.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    h % 2 == 1
+}
+
+/// Choose the blend weight on dev without measuring on what was tuned: dev families are split
+/// into two folds; thresholds are tuned on one fold and the decisions measured on the other,
+/// both ways. Ties go to the larger network weight.
+pub fn choose_blend(
+    net: &[Vec<f32>],
+    lin: &[Vec<f32>],
+    dev: &[Example],
+    tax: &Taxonomy,
+) -> BlendSearch {
+    let mut candidates = Vec::new();
+    for &w in &BLEND_WEIGHTS {
+        let probs = blend_probs(net, lin, w);
+        let mut outputs: Vec<SystemOutput> = vec![
+            SystemOutput {
+                flags: vec![false; tax.labels.len()],
+                product: None,
+            };
+            dev.len()
+        ];
+        for fold in [false, true] {
+            let (tune, held): (Vec<usize>, Vec<usize>) =
+                (0..dev.len()).partition(|&i| fold_of(&dev[i].family) == fold);
+            let tp: Vec<Vec<f32>> = tune.iter().map(|&i| probs[i].clone()).collect();
+            let te: Vec<Example> = tune.iter().map(|&i| dev[i].clone()).collect();
+            let th = tune_thresholds(&tp, &te, tax);
+            for &i in &held {
+                outputs[i].flags = probs[i].iter().zip(&th).map(|(p, t)| p >= t).collect();
+            }
+        }
+        let q = quality(dev, &outputs, tax, false);
+        candidates.push(BlendCandidate {
+            weight: w,
+            f1: q.binary.f1,
+            macro_f1: q.macro_f1,
+            hard_negative_fpr: q.hard_negative_fpr,
+            objective: (q.binary.f1 + q.macro_f1 + 1.0 - q.hard_negative_fpr) / 3.0,
+        });
+    }
+    // Strictly better beats a larger weight; ties keep the larger weight (iterated last).
+    let chosen = candidates
+        .iter()
+        .fold(None::<&BlendCandidate>, |best, c| match best {
+            Some(b) if b.objective > c.objective + 1e-9 => Some(b),
+            _ => Some(c),
+        })
+        .map_or(1.0, |c| c.weight);
+    BlendSearch { chosen, candidates }
 }
 
 /// The three systems, ready to score texts.
@@ -244,10 +345,29 @@ pub fn build_bundle(
         std::fs::remove_dir_all(out).map_err(|e| crate::error::ModelError::io(out, e))?;
     }
     let summary = train_network(&splits.train, lex, tax, cfg, out, progress)?;
+    // No thresholds.json yet: this scores with the network alone.
     let untuned = Classifier::load_unverified(out)?;
     let dev_texts: Vec<&str> = splits.dev.iter().map(|e| e.text.as_str()).collect();
     let (dev_scored, _) = untuned.score(&dev_texts)?;
-    let probs: Vec<Vec<f32>> = dev_scored.into_iter().map(|s| s.label_probs).collect();
+    let net_dev: Vec<Vec<f32>> = dev_scored.into_iter().map(|s| s.label_probs).collect();
+
+    let normalizer = Normalizer::new(lex);
+    let train_refs: Vec<(&Example, f32)> = splits
+        .train
+        .iter()
+        .map(|w| (&w.example, w.weight))
+        .collect();
+    let mut linear = LinearModel::train(&train_refs, &normalizer, tax, LinearConfig::default());
+    let dev_linear: Vec<Vec<f32>> = splits
+        .dev
+        .iter()
+        .map(|e| linear.probs(&e.text, &normalizer))
+        .collect();
+    linear.thresholds = tune_thresholds(&dev_linear, &splits.dev, tax);
+    linear.save(out)?;
+
+    let search = choose_blend(&net_dev, &dev_linear, &splits.dev, tax);
+    let probs = blend_probs(&net_dev, &dev_linear, search.chosen);
     let thresholds = tune_thresholds(&probs, &splits.dev, tax);
     let th = Thresholds {
         labels: tax
@@ -258,23 +378,14 @@ pub fn build_bundle(
             .collect(),
         block: tax.verdict.block,
         chosen_on: format!(
-            "dev split ({} examples): per label, the threshold maximising F1",
+            "dev split ({} examples): the blend weight by two-fold cross-validation over dev \
+             families, then per label the threshold maximising F1",
             splits.dev.len()
         ),
+        blend: search.chosen,
     };
     bundle::write_json(out, "thresholds.json", &th)?;
     let model = Classifier::load_unverified(out)?;
-
-    let normalizer = Normalizer::new(lex);
-    let train_refs: Vec<&Example> = splits.train.iter().map(|w| &w.example).collect();
-    let mut linear = LinearModel::train(&train_refs, &normalizer, tax, LinearConfig::default());
-    let dev_linear: Vec<Vec<f32>> = splits
-        .dev
-        .iter()
-        .map(|e| linear.probs(&e.text, &normalizer))
-        .collect();
-    linear.thresholds = tune_thresholds(&dev_linear, &splits.dev, tax);
-    linear.save(out)?;
     let keyword = KeywordMatcher::new(lex, tax);
 
     let systems = Systems {
@@ -300,6 +411,7 @@ pub fn build_bundle(
         robustness,
         train: summary,
         counts,
+        blend: Some(search),
     };
     bundle::write_json(out, "metrics.json", &metrics)?;
     let manifest = bundle::write_manifest(
@@ -309,4 +421,74 @@ pub fn build_bundle(
         provenance.command.clone(),
     )?;
     Ok((manifest, metrics))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 40 dev examples in 5 families: even ones carry label 0, the rest are hard negatives.
+    fn dev() -> Vec<Example> {
+        (0..40)
+            .map(|i| {
+                let label = Taxonomy::builtin().labels[0].id.clone();
+                serde_json::from_value(serde_json::json!({
+                    "id": format!("d{i}"),
+                    "text": format!("文本{i}"),
+                    "channel": "post",
+                    "labels": if i % 2 == 0 { vec![label] } else { vec![] },
+                    "source": "handwritten",
+                    "family": format!("fam-{}", i % 5),
+                    "split": "dev",
+                    "kind": if i % 2 == 0 { "positive" } else { "hard_negative" },
+                }))
+                .unwrap_or_else(|e| panic!("example {i}: {e}"))
+            })
+            .collect()
+    }
+
+    /// Probabilities that separate the gold perfectly (label 0), or say nothing useful.
+    fn probs(dev: &[Example], informative: bool) -> Vec<Vec<f32>> {
+        dev.iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut p = vec![0.01; 12];
+                p[0] = match (informative, e.is_positive()) {
+                    (true, true) => 0.9,
+                    (true, false) => 0.1,
+                    // Noise that is high on half the negatives and low on half the positives.
+                    (false, _) => [0.2, 0.8, 0.8, 0.2][i % 4],
+                };
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blend_mixes_by_the_network_weight() {
+        let b = blend_probs(&[vec![1.0, 0.0]], &[vec![0.0, 0.5]], 0.8);
+        assert!(
+            (b[0][0] - 0.8).abs() < 1e-6 && (b[0][1] - 0.1).abs() < 1e-6,
+            "{b:?}"
+        );
+    }
+
+    #[test]
+    fn the_blend_follows_whichever_model_separates_dev() {
+        let tax = Taxonomy::builtin();
+        let d = dev();
+        let good = probs(&d, true);
+        let noise = probs(&d, false);
+        // A useless linear model: the network alone wins (and ties keep the network).
+        let s = choose_blend(&good, &noise, &d, &tax);
+        assert_eq!(s.chosen, 1.0, "{s:?}");
+        assert_eq!(s.candidates.len(), BLEND_WEIGHTS.len());
+        // A useless network: the linear model gets the most say allowed.
+        let s = choose_blend(&noise, &good, &d, &tax);
+        assert_eq!(s.chosen, 0.5, "{s:?}");
+        let best = s.candidates.iter().find(|c| c.weight == 0.5).unwrap();
+        let alone = s.candidates.iter().find(|c| c.weight == 1.0).unwrap();
+        assert!(best.objective > alone.objective, "{s:?}");
+        assert!(alone.hard_negative_fpr > 0.0, "{s:?}");
+    }
 }

@@ -126,4 +126,42 @@ fn tiny_training_learns_writes_a_verified_bundle_and_is_deterministic() {
     )
     .unwrap();
     assert_ne!(ma.files["model.safetensors"], mc.files["model.safetensors"]);
+
+    // The blend: label probabilities are w · network + (1 − w) · linear, whatever w was chosen.
+    let blend = metrics
+        .blend
+        .as_ref()
+        .expect("the blend search is recorded");
+    assert!(blend.candidates.iter().any(|c| c.weight == blend.chosen));
+    let th: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("thresholds.json")).unwrap()).unwrap();
+    assert_eq!(th["blend"].as_f64().unwrap() as f32, blend.chosen);
+    let with_blend = |w: f32| {
+        let d = dir.path().join(format!("blend-{w}"));
+        std::fs::create_dir_all(d.join("lexicon")).unwrap();
+        for f in ma.files.keys() {
+            std::fs::copy(a.join(f), d.join(f)).unwrap();
+        }
+        let mut t = th.clone();
+        t["blend"] = serde_json::json!(w);
+        std::fs::write(d.join("thresholds.json"), t.to_string()).unwrap();
+        Classifier::load_unverified(&d).unwrap()
+    };
+    let texts: Vec<&str> = pos.iter().take(8).copied().collect();
+    let net = with_blend(1.0).score(&texts).unwrap().0;
+    let mixed = with_blend(0.6).score(&texts).unwrap().0;
+    let linear = qingwang_model::baseline::LinearModel::load(&a).unwrap();
+    let normalizer = clf.encoder().normalizer();
+    for ((t, n), m) in texts.iter().zip(&net).zip(&mixed) {
+        let l = linear.probs(t, normalizer);
+        for (k, lk) in l.iter().enumerate() {
+            let want = 0.6 * n.label_probs[k] + 0.4 * lk;
+            assert!((m.label_probs[k] - want).abs() < 1e-5, "{t}: label {k}");
+        }
+    }
+    let mut bad = th.clone();
+    bad["blend"] = serde_json::json!(1.5);
+    std::fs::write(a.join("thresholds.json"), bad.to_string()).unwrap();
+    let err = Classifier::load_unverified(&a).unwrap_err().to_string();
+    assert!(err.contains("blend"), "{err}");
 }
