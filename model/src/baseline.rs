@@ -344,12 +344,8 @@ mod tests {
         assert!(!k.flags("三二一上链接")[cure]);
     }
 
-    #[test]
-    fn linear_model_weighs_examples_by_their_weight() {
-        let tax = Taxonomy::builtin();
-        let l = lex();
-        let n = Normalizer::new(&l);
-        let mk = |t: &str, labels: &[&str]| Example {
+    fn mk(t: &str, labels: &[&str]) -> Example {
+        Example {
             id: t.into(),
             text: t.into(),
             channel: Channel::Post,
@@ -362,7 +358,14 @@ mod tests {
             kind: None,
             neg_type: None,
             evasion: vec![],
-        };
+        }
+    }
+
+    #[test]
+    fn linear_model_weighs_examples_by_their_weight() {
+        let tax = Taxonomy::builtin();
+        let l = lex();
+        let n = Normalizer::new(&l);
         // The same texts, once as claims and once as non-claims: the heavier copy wins.
         let claims: Vec<Example> = (0..30)
             .map(|i| mk(&format!("戴{i}天保证治愈近视"), &["cure_claim"]))
@@ -390,20 +393,6 @@ mod tests {
         let tax = Taxonomy::builtin();
         let l = lex();
         let n = Normalizer::new(&l);
-        let mk = |t: &str, labels: &[&str]| Example {
-            id: t.into(),
-            text: t.into(),
-            channel: Channel::Post,
-            labels: labels.iter().map(|s| s.to_string()).collect(),
-            product: None,
-            spans: vec![],
-            source: Source::Handwritten,
-            family: "f".into(),
-            split: Split::Train,
-            kind: None,
-            neg_type: None,
-            evasion: vec![],
-        };
         let mut exs = Vec::new();
         for i in 0..30 {
             exs.push(mk(&format!("戴{i}天保证治愈近视"), &["cure_claim"]));
