@@ -60,6 +60,18 @@ const GENERATED_WEIGHT: f32 = 0.3;
 
 /// `qingwang train`.
 pub fn train(args: TrainArgs, command: String) -> Result<ExitCode> {
+    // Settings first, so a bad --config fails before any data is read.
+    let mut cfg = match &args.config {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("--config {}", p.display()))?;
+            serde_json::from_slice::<TrainConfig>(&bytes)
+                .with_context(|| format!("--config {}: not a training config", p.display()))?
+        }
+        None => TrainConfig::default(),
+    };
+    cfg.seed = args.seed.unwrap_or(cfg.seed);
+    cfg.epochs = args.epochs.unwrap_or(cfg.epochs);
+    cfg.max_steps = args.max_steps.unwrap_or(cfg.max_steps);
     let tax = Taxonomy::builtin();
     let lex = Lexicons::builtin()?;
     let root = repo_root();
@@ -117,17 +129,6 @@ pub fn train(args: TrainArgs, command: String) -> Result<ExitCode> {
             rel_files,
         )
     };
-    let mut cfg = match &args.config {
-        Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("--config {}", p.display()))?;
-            serde_json::from_slice::<TrainConfig>(&bytes)
-                .with_context(|| format!("--config {}: not a training config", p.display()))?
-        }
-        None => TrainConfig::default(),
-    };
-    cfg.seed = args.seed.unwrap_or(cfg.seed);
-    cfg.epochs = args.epochs.unwrap_or(cfg.epochs);
-    cfg.max_steps = args.max_steps.unwrap_or(cfg.max_steps);
     tracing::info!(train = splits.train.len(), dev = splits.dev.len(), test = splits.test.len(), out = %args.out.display(), "training");
     let prov = Provenance {
         dataset_sha256,

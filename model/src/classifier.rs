@@ -336,12 +336,6 @@ impl Classifier {
         self.block
     }
 
-    /// The network's weight in the label probabilities (1 = the network alone; the rest is
-    /// the bundle's linear model).
-    pub fn blend(&self) -> f32 {
-        self.linear.as_ref().map_or(1.0, |(_, w)| *w)
-    }
-
     /// The encoder (normalisation, segmentation, vocabulary).
     pub fn encoder(&self) -> &Encoder {
         &self.encoder
@@ -405,10 +399,11 @@ impl Classifier {
             }
         }
         for (s, &n) in out.iter_mut().zip(&n_windows) {
-            if n > 0 {
-                s.product_probs.iter_mut().for_each(|p| *p /= n as f32);
+            if n == 0 {
+                continue;
             }
-            if let (Some((lin, w)), true) = (&self.linear, n > 0) {
+            s.product_probs.iter_mut().for_each(|p| *p /= n as f32);
+            if let Some((lin, w)) = &self.linear {
                 // The linear model reads the whole normalised text (no windows needed).
                 let lp = lin.probs_normalized(&s.encoded.norm.chars);
                 for (p, q) in s.label_probs.iter_mut().zip(lp) {
