@@ -539,3 +539,18 @@ fn train_rejects_a_config_that_is_not_a_training_config_before_touching_the_outp
         assert!(out.join("keep.txt").exists(), "the output was replaced");
     }
 }
+
+#[test]
+fn train_help_states_the_built_in_defaults() {
+    // The help text names the defaults by hand; this keeps it in step with TrainConfig.
+    let o = qingwang().args(["train", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    let cfg = qingwang_model::train::TrainConfig::default();
+    for want in [
+        format!("Seed [default: {}]", cfg.seed),
+        format!("Epochs [default: {}]", cfg.epochs),
+        format!("(0 = no limit) [default: {}]", cfg.max_steps),
+    ] {
+        assert!(help.contains(&want), "`{want}` not in:\n{help}");
+    }
+}

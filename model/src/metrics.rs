@@ -196,21 +196,34 @@ pub fn quality(
 /// The threshold in `[0.05, 0.95]` (steps of 0.01) that maximises F1 of `score ≥ t` against
 /// gold; ties go to the threshold nearest 0.5. `None` when there is no gold positive.
 pub fn best_threshold(scores: &[f32], gold: &[bool]) -> Option<f32> {
+    best_threshold_fbeta(scores, gold, 1.0)
+}
+
+/// The threshold in 0.05..=0.95 maximising F_β (β < 1 weighs precision more than recall; β = 1
+/// is F1); ties go to the threshold nearest 0.5. `None` when there is no positive.
+pub fn best_threshold_fbeta(scores: &[f32], gold: &[bool], beta: f64) -> Option<f32> {
     if !gold.iter().any(|g| *g) {
         return None;
     }
+    let b2 = beta * beta;
     let mut best: Option<(f64, f32)> = None;
     for k in 5..=95 {
         let t = k as f32 / 100.0;
-        let f1 = Prf::from_pairs(scores.iter().zip(gold).map(|(&s, &g)| (g, s >= t))).f1;
+        let p = Prf::from_pairs(scores.iter().zip(gold).map(|(&s, &g)| (g, s >= t)));
+        let denom = b2 * p.precision + p.recall;
+        let f = if denom > 0.0 {
+            (1.0 + b2) * p.precision * p.recall / denom
+        } else {
+            0.0
+        };
         let better = match best {
             None => true,
             Some((bf, bt)) => {
-                f1 > bf + 1e-12 || ((f1 - bf).abs() <= 1e-12 && (t - 0.5).abs() < (bt - 0.5).abs())
+                f > bf + 1e-12 || ((f - bf).abs() <= 1e-12 && (t - 0.5).abs() < (bt - 0.5).abs())
             }
         };
         if better {
-            best = Some((f1, t));
+            best = Some((f, t));
         }
     }
     best.map(|(_, t)| t)
@@ -235,6 +248,17 @@ mod tests {
             (only_fp.precision, only_fp.f1, only_fp.support),
             (0.0, 0.0, 0)
         );
+    }
+
+    #[test]
+    fn fbeta_below_one_trades_recall_for_precision() {
+        // t ≤ 0.4 catches all three positives at precision 3/4; t in (0.4, 0.8] two of them at
+        // precision 1. F1 prefers the first (0.857 > 0.8), F_0.5 the second (0.909 > 0.789).
+        let scores = [0.9, 0.85, 0.4, 0.4];
+        let gold = [true, true, true, false];
+        assert_eq!(best_threshold_fbeta(&scores, &gold, 1.0), Some(0.4));
+        assert_eq!(best_threshold_fbeta(&scores, &gold, 0.5), Some(0.5));
+        assert_eq!(best_threshold(&scores, &gold), Some(0.4));
     }
 
     #[test]

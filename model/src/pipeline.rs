@@ -15,7 +15,7 @@ use crate::baseline::{KeywordMatcher, LinearConfig, LinearModel};
 use crate::bundle::{self, Manifest, Thresholds};
 use crate::classifier::{Classifier, ClassifyOptions};
 use crate::error::Result;
-use crate::metrics::{QualityReport, SystemOutput, best_threshold, quality};
+use crate::metrics::{QualityReport, SystemOutput, best_threshold_fbeta, quality};
 use crate::normalize::Normalizer;
 use crate::train::{TrainConfig, TrainSummary, Weighted, train_network};
 
@@ -94,11 +94,18 @@ pub struct BundleMetrics {
     pub blend: Option<BlendSearch>,
 }
 
-/// One blend weight tried on dev.
+fn one() -> f64 {
+    1.0
+}
+
+/// One blend weight and threshold β tried on dev.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlendCandidate {
     /// The network's weight (the linear model gets the rest).
     pub weight: f32,
+    /// The β of the F_β each label's threshold maximises (absent before the β search: 1).
+    #[serde(default = "one")]
+    pub beta: f64,
     /// Cross-validated binary violation F1.
     pub f1: f64,
     /// Cross-validated macro-F1 over labels.
@@ -114,6 +121,9 @@ pub struct BlendCandidate {
 pub struct BlendSearch {
     /// The weight chosen.
     pub chosen: f32,
+    /// The β chosen (absent before the β search: 1).
+    #[serde(default = "one")]
+    pub chosen_beta: f64,
     /// Every weight tried.
     pub candidates: Vec<BlendCandidate>,
 }
@@ -121,6 +131,10 @@ pub struct BlendSearch {
 /// The network weights tried: the network keeps at least half the say, because evidence spans
 /// come from it alone.
 pub const BLEND_WEIGHTS: [f32; 6] = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+
+/// The β values tried for the per-label thresholds: F1, and two that weigh precision more, since
+/// flagging a warning or a debunk (a hard negative) costs an analyst's time for nothing.
+pub const THRESHOLD_BETAS: [f64; 3] = [1.0, 0.7, 0.5];
 
 /// `w · network + (1 − w) · linear`, per text and label.
 pub fn blend_probs(net: &[Vec<f32>], lin: &[Vec<f32>], w: f32) -> Vec<Vec<f32>> {
@@ -143,9 +157,9 @@ fn fold_of(family: &str) -> bool {
     h % 2 == 1
 }
 
-/// Choose the blend weight on dev without measuring on what was tuned: dev families are split
-/// into two folds; thresholds are tuned on one fold and the decisions measured on the other,
-/// both ways. Ties go to the larger network weight.
+/// Choose the blend weight and the thresholds' β on dev without measuring on what was tuned: dev
+/// families are split into two folds; thresholds are tuned on one fold and the decisions
+/// measured on the other, both ways. Ties go to the larger network weight, then to the larger β.
 pub fn choose_blend(
     net: &[Vec<f32>],
     lin: &[Vec<f32>],
@@ -155,41 +169,49 @@ pub fn choose_blend(
     let mut candidates = Vec::new();
     for &w in &BLEND_WEIGHTS {
         let probs = blend_probs(net, lin, w);
-        let mut outputs: Vec<SystemOutput> = vec![
-            SystemOutput {
-                flags: vec![false; tax.labels.len()],
-                product: None,
-            };
-            dev.len()
-        ];
-        for fold in [false, true] {
-            let (tune, held): (Vec<usize>, Vec<usize>) =
-                (0..dev.len()).partition(|&i| fold_of(&dev[i].family) == fold);
-            let tp: Vec<Vec<f32>> = tune.iter().map(|&i| probs[i].clone()).collect();
-            let te: Vec<Example> = tune.iter().map(|&i| dev[i].clone()).collect();
-            let th = tune_thresholds(&tp, &te, tax);
-            for &i in &held {
-                outputs[i].flags = probs[i].iter().zip(&th).map(|(p, t)| p >= t).collect();
+        for &beta in THRESHOLD_BETAS.iter().rev() {
+            let mut outputs: Vec<SystemOutput> = vec![
+                SystemOutput {
+                    flags: vec![false; tax.labels.len()],
+                    product: None,
+                };
+                dev.len()
+            ];
+            for fold in [false, true] {
+                let (tune, held): (Vec<usize>, Vec<usize>) =
+                    (0..dev.len()).partition(|&i| fold_of(&dev[i].family) == fold);
+                let tp: Vec<Vec<f32>> = tune.iter().map(|&i| probs[i].clone()).collect();
+                let te: Vec<Example> = tune.iter().map(|&i| dev[i].clone()).collect();
+                let th = tune_thresholds(&tp, &te, tax, beta);
+                for &i in &held {
+                    outputs[i].flags = probs[i].iter().zip(&th).map(|(p, t)| p >= t).collect();
+                }
             }
+            let q = quality(dev, &outputs, tax, false);
+            candidates.push(BlendCandidate {
+                weight: w,
+                beta,
+                f1: q.binary.f1,
+                macro_f1: q.macro_f1,
+                hard_negative_fpr: q.hard_negative_fpr,
+                objective: (q.binary.f1 + q.macro_f1 + 1.0 - q.hard_negative_fpr) / 3.0,
+            });
         }
-        let q = quality(dev, &outputs, tax, false);
-        candidates.push(BlendCandidate {
-            weight: w,
-            f1: q.binary.f1,
-            macro_f1: q.macro_f1,
-            hard_negative_fpr: q.hard_negative_fpr,
-            objective: (q.binary.f1 + q.macro_f1 + 1.0 - q.hard_negative_fpr) / 3.0,
-        });
     }
-    // Strictly better beats a larger weight; ties keep the larger weight (iterated last).
-    let chosen = candidates
+    // Strictly better beats what comes later; ties keep the later candidate (larger weight, and
+    // within a weight the larger β, both iterated last).
+    let best = candidates
         .iter()
         .fold(None::<&BlendCandidate>, |best, c| match best {
             Some(b) if b.objective > c.objective + 1e-9 => Some(b),
             _ => Some(c),
-        })
-        .map_or(1.0, |c| c.weight);
-    BlendSearch { chosen, candidates }
+        });
+    let (chosen, chosen_beta) = best.map_or((1.0, 1.0), |c| (c.weight, c.beta));
+    BlendSearch {
+        chosen,
+        chosen_beta,
+        candidates,
+    }
 }
 
 /// The three systems, ready to score texts.
@@ -317,15 +339,15 @@ impl Systems<'_> {
     }
 }
 
-/// Per-label thresholds maximising dev F1 (taxonomy defaults for labels without dev support).
-pub fn tune_thresholds(probs: &[Vec<f32>], dev: &[Example], tax: &Taxonomy) -> Vec<f32> {
+/// Per-label thresholds maximising dev F_β (taxonomy defaults for labels without dev support).
+pub fn tune_thresholds(probs: &[Vec<f32>], dev: &[Example], tax: &Taxonomy, beta: f64) -> Vec<f32> {
     tax.labels
         .iter()
         .enumerate()
         .map(|(i, l)| {
             let scores: Vec<f32> = probs.iter().map(|p| p[i]).collect();
             let gold: Vec<bool> = dev.iter().map(|e| e.labels.contains(&l.id)).collect();
-            best_threshold(&scores, &gold).unwrap_or(l.threshold)
+            best_threshold_fbeta(&scores, &gold, beta).unwrap_or(l.threshold)
         })
         .collect()
 }
@@ -363,12 +385,12 @@ pub fn build_bundle(
         .iter()
         .map(|e| linear.probs(&e.text, &normalizer))
         .collect();
-    linear.thresholds = tune_thresholds(&dev_linear, &splits.dev, tax);
+    linear.thresholds = tune_thresholds(&dev_linear, &splits.dev, tax, 1.0);
     linear.save(out)?;
 
     let search = choose_blend(&net_dev, &dev_linear, &splits.dev, tax);
     let probs = blend_probs(&net_dev, &dev_linear, search.chosen);
-    let thresholds = tune_thresholds(&probs, &splits.dev, tax);
+    let thresholds = tune_thresholds(&probs, &splits.dev, tax, search.chosen_beta);
     let th = Thresholds {
         labels: tax
             .labels
@@ -378,9 +400,10 @@ pub fn build_bundle(
             .collect(),
         block: tax.verdict.block,
         chosen_on: format!(
-            "dev split ({} examples): the blend weight by two-fold cross-validation over dev \
-             families, then per label the threshold maximising F1",
-            splits.dev.len()
+            "dev split ({} examples): the blend weight and beta by two-fold cross-validation over \
+             dev families, then per label the threshold maximising F_beta (beta = {})",
+            splits.dev.len(),
+            search.chosen_beta
         ),
         blend: search.chosen,
     };
@@ -482,7 +505,11 @@ mod tests {
         // A useless linear model: the network alone wins (and ties keep the network).
         let s = choose_blend(&good, &noise, &d, &tax);
         assert_eq!(s.chosen, 1.0, "{s:?}");
-        assert_eq!(s.candidates.len(), BLEND_WEIGHTS.len());
+        assert_eq!(
+            s.candidates.len(),
+            BLEND_WEIGHTS.len() * THRESHOLD_BETAS.len()
+        );
+        assert_eq!(s.chosen_beta, 1.0, "{s:?}");
         // A useless network: the linear model gets the most say allowed.
         let s = choose_blend(&noise, &good, &d, &tax);
         assert_eq!(s.chosen, 0.5, "{s:?}");
@@ -490,5 +517,37 @@ mod tests {
         let alone = s.candidates.iter().find(|c| c.weight == 1.0).unwrap();
         assert!(best.objective > alone.objective, "{s:?}");
         assert!(alone.hard_negative_fpr > 0.0, "{s:?}");
+    }
+
+    #[test]
+    fn a_precision_weighted_beta_wins_when_half_the_hard_negatives_look_like_weak_claims() {
+        let tax = Taxonomy::builtin();
+        let d = dev();
+        // Positives: half clear (0.9), half weak (0.4); hard negatives: half at the weak
+        // positives' score (0.4), half low. F1 takes the weak claims and half the negatives
+        // with them (F1 0.8, FPR 0.5); F_0.7 and F_0.5 keep only the clear claims (F1 0.67,
+        // FPR 0), which the objective prefers; the tie between 0.7 and 0.5 keeps 0.7.
+        let p: Vec<Vec<f32>> = (0..d.len())
+            .map(|i| {
+                let mut v = vec![0.01; 12];
+                v[0] = [0.9, 0.4, 0.4, 0.1][i % 4];
+                v
+            })
+            .collect();
+        let s = choose_blend(&p, &p, &d, &tax);
+        assert_eq!((s.chosen, s.chosen_beta), (1.0, 0.7), "{s:?}");
+        let f1 = s
+            .candidates
+            .iter()
+            .find(|c| c.weight == 1.0 && c.beta == 1.0)
+            .unwrap();
+        let chosen = s
+            .candidates
+            .iter()
+            .find(|c| c.weight == 1.0 && c.beta == 0.7)
+            .unwrap();
+        assert!(f1.hard_negative_fpr > 0.4, "{s:?}");
+        assert_eq!(chosen.hard_negative_fpr, 0.0, "{s:?}");
+        assert!(chosen.objective > f1.objective, "{s:?}");
     }
 }

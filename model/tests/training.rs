@@ -132,7 +132,12 @@ fn tiny_training_learns_writes_a_verified_bundle_and_is_deterministic() {
         .blend
         .as_ref()
         .expect("the blend search is recorded");
-    assert!(blend.candidates.iter().any(|c| c.weight == blend.chosen));
+    assert!(
+        blend
+            .candidates
+            .iter()
+            .any(|c| c.weight == blend.chosen && c.beta == blend.chosen_beta)
+    );
     let th: serde_json::Value =
         serde_json::from_slice(&std::fs::read(a.join("thresholds.json")).unwrap()).unwrap();
     assert_eq!(th["blend"].as_f64().unwrap() as f32, blend.chosen);
