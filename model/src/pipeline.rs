@@ -124,7 +124,7 @@ pub struct BlendSearch {
     /// The β chosen (absent before the β search: 1).
     #[serde(default = "one")]
     pub chosen_beta: f64,
-    /// Every weight tried.
+    /// Every (weight, β) pair tried.
     pub candidates: Vec<BlendCandidate>,
 }
 
