@@ -164,6 +164,36 @@ pub fn check_text(text: &str, max_chars: usize) -> Result<(), InputError> {
     Ok(())
 }
 
+/// Which labels a text carries, from its label probabilities and per-label thresholds.
+///
+/// Without a gate, every label at or above its threshold. With a gate, the text is a violation
+/// only when its highest probability reaches the gate, and then carries the labels at or above
+/// their thresholds, or its top label when none is (ties: the first). The gate decides
+/// violation versus none; the thresholds decide which claims, so each can be tuned for its
+/// own job.
+pub fn gated_flags(probs: &[f32], thresholds: &[f32], gate: Option<f32>) -> Vec<bool> {
+    let mut flags: Vec<bool> = probs.iter().zip(thresholds).map(|(p, t)| p >= t).collect();
+    let Some(g) = gate else {
+        return flags;
+    };
+    let top = probs
+        .iter()
+        .enumerate()
+        .fold(None::<(usize, f32)>, |best, (i, &p)| match best {
+            Some((_, b)) if b >= p => best,
+            _ => Some((i, p)),
+        });
+    match top {
+        Some((i, p)) if p >= g => {
+            if !flags.iter().any(|f| *f) {
+                flags[i] = true;
+            }
+        }
+        _ => flags.iter_mut().for_each(|f| *f = false),
+    }
+    flags
+}
+
 /// A loaded bundle, ready to classify. Cheap to share across threads (`&self` everywhere).
 pub struct Classifier {
     dir: PathBuf,
@@ -172,6 +202,8 @@ pub struct Classifier {
     net: ClaimNet,
     encoder: Encoder,
     thresholds: Vec<f32>,
+    /// The violation gate (see [`gated_flags`]); `None`: any label at its threshold flags.
+    gate: Option<f32>,
     block: f32,
     /// The linear model blended into the label probabilities, with the network's weight.
     linear: Option<(LinearModel, f32)>,
@@ -239,6 +271,15 @@ impl Classifier {
             .as_ref()
             .map_or(tax.verdict.block, |t| t.block);
         let blend = thresholds_file.as_ref().map_or(1.0, |t| t.blend);
+        let gate = thresholds_file.as_ref().and_then(|t| t.gate);
+        if let Some(g) = gate {
+            if !(0.0..=1.0).contains(&g) {
+                return Err(ModelError::bundle(
+                    dir,
+                    format!("thresholds.json: gate {g} is not in [0, 1]"),
+                ));
+            }
+        }
         if !(0.0..=1.0).contains(&blend) {
             return Err(ModelError::bundle(
                 dir,
@@ -285,6 +326,7 @@ impl Classifier {
             net,
             encoder,
             thresholds,
+            gate,
             block,
             linear,
             labels,
@@ -334,6 +376,11 @@ impl Classifier {
     /// The block threshold.
     pub fn block_threshold(&self) -> f32 {
         self.block
+    }
+
+    /// The violation gate, when the bundle has one (see [`gated_flags`]).
+    pub fn gate(&self) -> Option<f32> {
+        self.gate
     }
 
     /// The encoder (normalisation, segmentation, vocabulary).
@@ -478,29 +525,42 @@ impl Classifier {
                 .as_ref()
                 .is_none_or(|ls| ls.iter().any(|l| l == id))
         };
-        let mut labels = Vec::new();
+        // Labels the caller set a threshold for are decided by it alone; the rest by the
+        // bundle's thresholds and gate.
         let mut score = 0f32;
         let mut flagged = Vec::new();
+        let mut tuned = Vec::new();
         for (i, info) in self.labels.iter().enumerate() {
             if !wanted(&info.id) {
                 continue;
             }
             let p = s.label_probs[i];
             score = score.max(p);
-            let th = opts
-                .thresholds
-                .get(&info.id)
-                .copied()
-                .unwrap_or(self.thresholds[i]);
-            if p >= th {
-                labels.push(LabelScore {
-                    id: info.id.clone(),
-                    score: p,
-                    legal_basis: info.legal_basis.clone(),
-                });
+            match opts.thresholds.get(&info.id) {
+                Some(&t) => {
+                    if p >= t {
+                        flagged.push(i);
+                    }
+                }
+                None => tuned.push(i),
+            }
+        }
+        let probs: Vec<f32> = tuned.iter().map(|&i| s.label_probs[i]).collect();
+        let th: Vec<f32> = tuned.iter().map(|&i| self.thresholds[i]).collect();
+        for (&i, on) in tuned.iter().zip(gated_flags(&probs, &th, self.gate)) {
+            if on {
                 flagged.push(i);
             }
         }
+        flagged.sort_unstable();
+        let mut labels: Vec<LabelScore> = flagged
+            .iter()
+            .map(|&i| LabelScore {
+                id: self.labels[i].id.clone(),
+                score: s.label_probs[i],
+                legal_basis: self.labels[i].legal_basis.clone(),
+            })
+            .collect();
         labels.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         let verdict = if labels.is_empty() {
             Verdict::Pass
@@ -700,6 +760,34 @@ mod tests {
         assert_eq!(evidence_runs(&[0.1, 0.3, 0.4, 0.1], 0.5), vec![(1, 3)]);
         assert!(evidence_runs(&[], 0.5).is_empty());
         assert_eq!(evidence_runs(&[0.9], 0.5), vec![(0, 1)]);
+    }
+
+    #[test]
+    fn the_gate_decides_violation_and_the_thresholds_decide_labels() {
+        let th = [0.5, 0.3, 0.7];
+        // No gate: every label at its threshold.
+        assert_eq!(
+            gated_flags(&[0.6, 0.2, 0.7], &th, None),
+            [true, false, true]
+        );
+        assert_eq!(gated_flags(&[0.4, 0.2, 0.6], &th, None), [false; 3]);
+        // Gate closed: nothing, even a label over its own threshold.
+        assert_eq!(gated_flags(&[0.1, 0.35, 0.2], &th, Some(0.4)), [false; 3]);
+        // Gate open: the labels at their thresholds...
+        assert_eq!(
+            gated_flags(&[0.6, 0.35, 0.2], &th, Some(0.4)),
+            [true, true, false]
+        );
+        // ...or the top label when none is; ties go to the first.
+        assert_eq!(
+            gated_flags(&[0.45, 0.1, 0.66], &th, Some(0.4)),
+            [false, false, true]
+        );
+        assert_eq!(
+            gated_flags(&[0.45, 0.1, 0.45], &[0.9; 3], Some(0.4)),
+            [true, false, false]
+        );
+        assert_eq!(gated_flags(&[], &[], Some(0.4)), Vec::<bool>::new());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::baseline::{KeywordMatcher, LinearConfig, LinearModel};
 use crate::bundle::{self, Manifest, Thresholds};
-use crate::classifier::{Classifier, ClassifyOptions};
+use crate::classifier::{Classifier, ClassifyOptions, gated_flags};
 use crate::error::Result;
 use crate::metrics::{QualityReport, SystemOutput, best_threshold_fbeta, quality};
 use crate::normalize::Normalizer;
@@ -106,6 +106,11 @@ pub struct BlendCandidate {
     /// The β of the F_β each label's threshold maximises (absent before the β search: 1).
     #[serde(default = "one")]
     pub beta: f64,
+    /// With a violation gate: the gate maximises F_β of violation on the top label probability
+    /// and the per-label thresholds maximise F1. Without one (absent before the gate: false),
+    /// the per-label thresholds maximise F_β.
+    #[serde(default)]
+    pub gated: bool,
     /// Cross-validated binary violation F1.
     pub f1: f64,
     /// Cross-validated macro-F1 over labels.
@@ -124,7 +129,10 @@ pub struct BlendSearch {
     /// The β chosen (absent before the β search: 1).
     #[serde(default = "one")]
     pub chosen_beta: f64,
-    /// Every (weight, β) pair tried.
+    /// Whether the chosen candidate has a violation gate (absent before the gate: false).
+    #[serde(default)]
+    pub chosen_gated: bool,
+    /// Every (weight, β, gated) candidate tried.
     pub candidates: Vec<BlendCandidate>,
 }
 
@@ -157,9 +165,40 @@ fn fold_of(family: &str) -> bool {
     h % 2 == 1
 }
 
-/// Choose the blend weight and the thresholds' β on dev without measuring on what was tuned: dev
-/// families are split into two folds; thresholds are tuned on one fold and the decisions
-/// measured on the other, both ways. Ties go to the larger network weight, then to the larger β.
+/// Per-label thresholds and the violation gate, tuned on `dev`: with `gated`, the thresholds
+/// maximise F1 and the gate F_β of violation; without, the thresholds maximise F_β.
+pub fn tune_decision(
+    probs: &[Vec<f32>],
+    dev: &[Example],
+    tax: &Taxonomy,
+    beta: f64,
+    gated: bool,
+) -> (Vec<f32>, Option<f32>) {
+    if gated {
+        (
+            tune_thresholds(probs, dev, tax, 1.0),
+            Some(tune_gate(probs, dev, beta)),
+        )
+    } else {
+        (tune_thresholds(probs, dev, tax, beta), None)
+    }
+}
+
+/// The gate maximising dev F_β of "top label probability ≥ gate" against violation (0.5 when
+/// dev has no positive).
+pub fn tune_gate(probs: &[Vec<f32>], dev: &[Example], beta: f64) -> f32 {
+    let top: Vec<f32> = probs
+        .iter()
+        .map(|p| p.iter().copied().fold(0.0, f32::max))
+        .collect();
+    let gold: Vec<bool> = dev.iter().map(Example::is_positive).collect();
+    best_threshold_fbeta(&top, &gold, beta).unwrap_or(0.5)
+}
+
+/// Choose the blend weight, the β and whether to gate on dev without measuring on what was
+/// tuned: dev families are split into two folds; thresholds are tuned on one fold and the
+/// decisions measured on the other, both ways. Ties go to the larger network weight, then to the
+/// larger β, then to the gate.
 pub fn choose_blend(
     net: &[Vec<f32>],
     lin: &[Vec<f32>],
@@ -169,7 +208,11 @@ pub fn choose_blend(
     let mut candidates = Vec::new();
     for &w in &BLEND_WEIGHTS {
         let probs = blend_probs(net, lin, w);
-        for &beta in THRESHOLD_BETAS.iter().rev() {
+        for (&beta, gated) in THRESHOLD_BETAS
+            .iter()
+            .rev()
+            .flat_map(|b| [(b, false), (b, true)])
+        {
             let mut outputs: Vec<SystemOutput> = vec![
                 SystemOutput {
                     flags: vec![false; tax.labels.len()],
@@ -182,15 +225,16 @@ pub fn choose_blend(
                     (0..dev.len()).partition(|&i| fold_of(&dev[i].family) == fold);
                 let tp: Vec<Vec<f32>> = tune.iter().map(|&i| probs[i].clone()).collect();
                 let te: Vec<Example> = tune.iter().map(|&i| dev[i].clone()).collect();
-                let th = tune_thresholds(&tp, &te, tax, beta);
+                let (th, gate) = tune_decision(&tp, &te, tax, beta, gated);
                 for &i in &held {
-                    outputs[i].flags = probs[i].iter().zip(&th).map(|(p, t)| p >= t).collect();
+                    outputs[i].flags = gated_flags(&probs[i], &th, gate);
                 }
             }
             let q = quality(dev, &outputs, tax, false);
             candidates.push(BlendCandidate {
                 weight: w,
                 beta,
+                gated,
                 f1: q.binary.f1,
                 macro_f1: q.macro_f1,
                 hard_negative_fpr: q.hard_negative_fpr,
@@ -199,17 +243,19 @@ pub fn choose_blend(
         }
     }
     // Strictly better beats what comes later; ties keep the later candidate (larger weight, and
-    // within a weight the larger β, both iterated last).
+    // within a weight the larger β, then the gate, all iterated last).
     let best = candidates
         .iter()
         .fold(None::<&BlendCandidate>, |best, c| match best {
             Some(b) if b.objective > c.objective + 1e-9 => Some(b),
             _ => Some(c),
         });
-    let (chosen, chosen_beta) = best.map_or((1.0, 1.0), |c| (c.weight, c.beta));
+    let (chosen, chosen_beta, chosen_gated) =
+        best.map_or((1.0, 1.0, false), |c| (c.weight, c.beta, c.gated));
     BlendSearch {
         chosen,
         chosen_beta,
+        chosen_gated,
         candidates,
     }
 }
@@ -390,7 +436,13 @@ pub fn build_bundle(
 
     let search = choose_blend(&net_dev, &dev_linear, &splits.dev, tax);
     let probs = blend_probs(&net_dev, &dev_linear, search.chosen);
-    let thresholds = tune_thresholds(&probs, &splits.dev, tax, search.chosen_beta);
+    let (thresholds, gate) = tune_decision(
+        &probs,
+        &splits.dev,
+        tax,
+        search.chosen_beta,
+        search.chosen_gated,
+    );
     let th = Thresholds {
         labels: tax
             .labels
@@ -399,13 +451,26 @@ pub fn build_bundle(
             .map(|(l, &t)| (l.id.clone(), t))
             .collect(),
         block: tax.verdict.block,
-        chosen_on: format!(
-            "dev split ({} examples): the blend weight and beta by two-fold cross-validation over \
-             dev families, then per label the threshold maximising F_beta (beta = {})",
-            splits.dev.len(),
-            search.chosen_beta
-        ),
+        chosen_on: if search.chosen_gated {
+            format!(
+                "dev split ({} examples): the blend weight, beta and the gate by two-fold \
+                 cross-validation over dev families, then the violation gate maximising F_beta \
+                 (beta = {}) of the top label probability and per label the threshold \
+                 maximising F1",
+                splits.dev.len(),
+                search.chosen_beta
+            )
+        } else {
+            format!(
+                "dev split ({} examples): the blend weight and beta by two-fold \
+                 cross-validation over dev families, then per label the threshold maximising \
+                 F_beta (beta = {})",
+                splits.dev.len(),
+                search.chosen_beta
+            )
+        },
         blend: search.chosen,
+        gate,
     };
     bundle::write_json(out, "thresholds.json", &th)?;
     let model = Classifier::load_unverified(out)?;
@@ -505,9 +570,14 @@ mod tests {
         // A useless linear model: the network alone wins (and ties keep the network).
         let s = choose_blend(&good, &noise, &d, &tax);
         assert_eq!(s.chosen, 1.0, "{s:?}");
+        // Every weight × β, each with and without the gate.
         assert_eq!(
             s.candidates.len(),
-            BLEND_WEIGHTS.len() * THRESHOLD_BETAS.len()
+            BLEND_WEIGHTS.len() * THRESHOLD_BETAS.len() * 2
+        );
+        assert_eq!(
+            s.candidates.iter().filter(|c| c.gated).count() * 2,
+            s.candidates.len()
         );
         assert_eq!(s.chosen_beta, 1.0, "{s:?}");
         // A useless network: the linear model gets the most say allowed.
@@ -549,5 +619,59 @@ mod tests {
         assert!(f1.hard_negative_fpr > 0.4, "{s:?}");
         assert_eq!(chosen.hard_negative_fpr, 0.0, "{s:?}");
         assert!(chosen.objective > f1.objective, "{s:?}");
+    }
+
+    #[test]
+    fn the_gate_wins_when_weak_second_labels_would_flag_hard_negatives() {
+        let tax = Taxonomy::builtin();
+        let d: Vec<Example> = dev()
+            .into_iter()
+            .map(|mut e| {
+                if e.is_positive() {
+                    e.labels.push(tax.labels[1].id.clone());
+                }
+                e
+            })
+            .collect();
+        // Positives: label 0 clear (0.9), label 1 weak (0.4), both gold. Half the hard
+        // negatives score 0.4 on label 1. Without a gate, label 1's threshold either takes
+        // those negatives (FPR 0.5) or loses label 1; with one, the top score (0.9 vs 0.4)
+        // separates violations and label 1's own threshold can stay low.
+        let p: Vec<Vec<f32>> = (0..d.len())
+            .map(|i| {
+                let mut v = vec![0.01; 12];
+                if i % 2 == 0 {
+                    v[0] = 0.9;
+                    v[1] = 0.4;
+                } else {
+                    v[0] = 0.1;
+                    v[1] = if i % 4 == 1 { 0.4 } else { 0.1 };
+                }
+                v
+            })
+            .collect();
+        let s = choose_blend(&p, &p, &d, &tax);
+        assert!(s.chosen_gated, "{s:?}");
+        let best = |gated: bool| {
+            s.candidates
+                .iter()
+                .filter(|c| c.gated == gated)
+                .map(|c| c.objective)
+                .fold(f64::MIN, f64::max)
+        };
+        assert!(best(true) > best(false) + 0.1, "{s:?}");
+        let chosen = s
+            .candidates
+            .iter()
+            .find(|c| c.gated && c.weight == s.chosen && c.beta == s.chosen_beta)
+            .unwrap();
+        assert_eq!(chosen.hard_negative_fpr, 0.0, "{s:?}");
+        assert!(chosen.macro_f1 > 0.99, "{s:?}");
+        let (th, gate) = tune_decision(&p, &d, &tax, s.chosen_beta, true);
+        let gate = gate.unwrap();
+        assert!(gate > 0.4 && gate <= 0.9, "{gate}");
+        assert!(th[1] <= 0.4, "{th:?}");
+        let (_, none) = tune_decision(&p, &d, &tax, 1.0, false);
+        assert_eq!(none, None);
     }
 }

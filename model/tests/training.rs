@@ -6,6 +6,7 @@ mod common;
 
 use qingwang_datasets::{Lexicons, Taxonomy};
 use qingwang_model::Classifier;
+use qingwang_model::classifier::ClassifyOptions;
 use qingwang_model::pipeline::{Provenance, Splits, build_bundle};
 use qingwang_model::train::{TrainConfig, Weighted, gradient_norms};
 
@@ -132,15 +133,13 @@ fn tiny_training_learns_writes_a_verified_bundle_and_is_deterministic() {
         .blend
         .as_ref()
         .expect("the blend search is recorded");
-    assert!(
-        blend
-            .candidates
-            .iter()
-            .any(|c| c.weight == blend.chosen && c.beta == blend.chosen_beta)
-    );
+    assert!(blend.candidates.iter().any(|c| c.weight == blend.chosen
+        && c.beta == blend.chosen_beta
+        && c.gated == blend.chosen_gated));
     let th: serde_json::Value =
         serde_json::from_slice(&std::fs::read(a.join("thresholds.json")).unwrap()).unwrap();
     assert_eq!(th["blend"].as_f64().unwrap() as f32, blend.chosen);
+    assert_eq!(th.get("gate").is_some(), blend.chosen_gated, "{th}");
     let with_blend = |w: f32| {
         let d = dir.path().join(format!("blend-{w}"));
         std::fs::create_dir_all(d.join("lexicon")).unwrap();
@@ -164,6 +163,61 @@ fn tiny_training_learns_writes_a_verified_bundle_and_is_deterministic() {
             assert!((m.label_probs[k] - want).abs() < 1e-5, "{t}: label {k}");
         }
     }
+    // The gate: closed, nothing is flagged unless the caller set that label's threshold;
+    // open with unreachable thresholds, each text carries exactly its top label.
+    let with_thresholds = |name: &str, t: &serde_json::Value| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(d.join("lexicon")).unwrap();
+        for f in ma.files.keys() {
+            std::fs::copy(a.join(f), d.join(f)).unwrap();
+        }
+        std::fs::write(d.join("thresholds.json"), t.to_string()).unwrap();
+        Classifier::load_unverified(&d).unwrap()
+    };
+    let mut closed = th.clone();
+    closed["gate"] = serde_json::json!(1.0);
+    let closed = with_thresholds("gate-closed", &closed);
+    assert_eq!(closed.gate(), Some(1.0));
+    let (preds, _) = closed.classify(&texts, &Default::default()).unwrap();
+    assert!(preds.iter().all(|p| !p.as_ref().unwrap().violation));
+    let first = clf.labels()[0].id.clone();
+    let opts = ClassifyOptions {
+        thresholds: [(first.clone(), 0.0)].into_iter().collect(),
+        ..Default::default()
+    };
+    let (preds, _) = closed.classify(&texts, &opts).unwrap();
+    for p in &preds {
+        let ids: Vec<&str> = p
+            .as_ref()
+            .unwrap()
+            .labels
+            .iter()
+            .map(|l| l.id.as_str())
+            .collect();
+        assert_eq!(ids, [first.as_str()]);
+    }
+    let mut open = th.clone();
+    open["gate"] = serde_json::json!(0.0);
+    for (_, v) in open["labels"].as_object_mut().unwrap() {
+        *v = serde_json::json!(1.0);
+    }
+    let open = with_thresholds("gate-open", &open);
+    let (preds, _) = open.classify(&texts, &Default::default()).unwrap();
+    let (scored, _) = open.score(&texts).unwrap();
+    for (p, s) in preds.iter().zip(&scored) {
+        let p = p.as_ref().unwrap();
+        assert!(p.violation);
+        assert_eq!(p.labels.len(), 1);
+        assert_eq!(
+            p.labels[0].score,
+            s.label_probs.iter().copied().fold(0.0, f32::max)
+        );
+    }
+    let mut bad = th.clone();
+    bad["gate"] = serde_json::json!(-0.1);
+    std::fs::write(a.join("thresholds.json"), bad.to_string()).unwrap();
+    let err = Classifier::load_unverified(&a).unwrap_err().to_string();
+    assert!(err.contains("gate"), "{err}");
     let mut bad = th.clone();
     bad["blend"] = serde_json::json!(1.5);
     std::fs::write(a.join("thresholds.json"), bad.to_string()).unwrap();

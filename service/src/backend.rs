@@ -35,6 +35,9 @@ pub struct ModelInfo {
     pub labels: Vec<LabelInfo>,
     /// The block threshold.
     pub block_threshold: f32,
+    /// The violation gate: a text is flagged only when its top label score reaches it (`None`:
+    /// when any label reaches its threshold).
+    pub gate: Option<f32>,
     /// Measured quality (metrics.json), when the bundle has it.
     pub metrics: Option<serde_json::Value>,
 }
@@ -79,6 +82,7 @@ impl ModelBackend {
             manifest,
             labels: classifier.labels().to_vec(),
             block_threshold: classifier.block_threshold(),
+            gate: classifier.gate(),
             metrics,
         };
         Self { classifier, info }

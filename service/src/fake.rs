@@ -52,6 +52,7 @@ impl FakeBackend {
                 manifest: serde_json::json!({ "version": version, "files": {} }),
                 labels,
                 block_threshold: 0.8,
+                gate: None,
                 metrics: Some(serde_json::json!({ "test": { "f1": 0.5 } })),
             },
             delay,

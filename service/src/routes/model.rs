@@ -20,6 +20,7 @@ async fn model(State(state): State<AppState>) -> impl IntoResponse {
         "manifest": info.manifest,
         "labels": info.labels,
         "block_threshold": info.block_threshold,
+        "gate": info.gate,
         "metrics": info.metrics,
         "limits": {
             "max_batch_items": state.config.max_batch_items,
