@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput and memory of classification on 2 cores, against the keyword baseline in the same
 # run. Not part of the test suite. Usage: scripts/bench_classify.sh [N_TEXTS] [ROUNDS] [MIN_CHARS]
-# (MIN_CHARS, default 100: consecutive test texts are joined until each is at least that long).
+# (MIN_CHARS, default 100: consecutive test texts are joined until each is at least that long, then cut to
+# it; 0 = the test texts as they are).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20000}; rounds=${2:-5}; min_chars=${3:-100}
@@ -15,14 +16,15 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 python3 - "$n" "$min_chars" > "$tmp/in.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open("datasets/data/handwritten.jsonl", encoding="utf-8")]
-# The same texts as the in-process run: consecutive test texts joined until >= min_chars.
+# The same texts as the in-process run: consecutive test texts joined until >= min_chars, cut to it.
 texts, cur = [], ""
 for r in rows:
     if r["split"] != "test":
         continue
     cur = cur + " " + r["text"] if cur else r["text"]
-    if len(cur) >= int(sys.argv[2]):
-        texts.append(cur)
+    m = int(sys.argv[2])
+    if len(cur) >= m:
+        texts.append(cur[:m] if m > 0 else cur)
         cur = ""
 for i in range(int(sys.argv[1])):
     print(json.dumps({"id": str(i), "text": texts[i % len(texts)]}, ensure_ascii=False))

@@ -1,6 +1,6 @@
 //! Throughput of the classifier against the keyword baseline, in the same process, on the same
 //! texts (the test split's texts, consecutive ones joined by a space until each is at least
-//! MIN_CHARS long, repeated), using every core. Run with
+//! MIN_CHARS long and then cut to MIN_CHARS, repeated), using every core. Run with
 //! `cargo run --release -p qingwang-model --example bench_classify [N] [ROUNDS] [MIN_CHARS]`
 //! (MIN_CHARS default 100, the length the model issue's speed goal names; 0 = the texts as
 //! they are); prints the median of each system's rounds, their ratio, and the peak RSS.
@@ -58,7 +58,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         cur.push_str(&e.text);
         if cur.chars().count() >= min_chars {
-            pool.push(std::mem::take(&mut cur));
+            let text: String = if min_chars > 0 {
+                cur.chars().take(min_chars).collect()
+            } else {
+                cur.clone()
+            };
+            pool.push(text);
+            cur.clear();
         }
     }
     let texts: Vec<&str> = pool.iter().cycle().take(n).map(String::as_str).collect();
