@@ -72,7 +72,7 @@ pub struct Thresholds {
     pub blend: f32,
     /// The violation gate: a text is a violation only when its highest label probability
     /// reaches it, and then carries its labels at their thresholds or else its top label
-    /// ([`crate::classifier::gated_flags`]). Absent (bundles before the gate, or when the dev
+    /// ([`crate::decision::gated_flags`]). Absent (bundles before the gate, or when the dev
     /// search preferred none): any label at its threshold flags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<f32>,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::baseline::LinearModel;
 use crate::bundle::{self, BundleConfig, Manifest, Thresholds};
+use crate::decision::gated_flags;
 use crate::encode::{Encoded, Encoder, windows};
 use crate::error::{InputError, ModelError, Result};
 use crate::network::{Batch, ClaimNet};
@@ -162,36 +163,6 @@ pub fn check_text(text: &str, max_chars: usize) -> Result<(), InputError> {
         });
     }
     Ok(())
-}
-
-/// Which labels a text carries, from its label probabilities and per-label thresholds.
-///
-/// Without a gate, every label at or above its threshold. With a gate, the text is a violation
-/// only when its highest probability reaches the gate, and then carries the labels at or above
-/// their thresholds, or its top label when none is (ties: the first). The gate decides
-/// violation versus none; the thresholds decide which claims, so each can be tuned for its
-/// own job.
-pub fn gated_flags(probs: &[f32], thresholds: &[f32], gate: Option<f32>) -> Vec<bool> {
-    let mut flags: Vec<bool> = probs.iter().zip(thresholds).map(|(p, t)| p >= t).collect();
-    let Some(g) = gate else {
-        return flags;
-    };
-    let top = probs
-        .iter()
-        .enumerate()
-        .fold(None::<(usize, f32)>, |best, (i, &p)| match best {
-            Some((_, b)) if b >= p => best,
-            _ => Some((i, p)),
-        });
-    match top {
-        Some((i, p)) if p >= g => {
-            if !flags.iter().any(|f| *f) {
-                flags[i] = true;
-            }
-        }
-        _ => flags.iter_mut().for_each(|f| *f = false),
-    }
-    flags
 }
 
 /// A loaded bundle, ready to classify. Cheap to share across threads (`&self` everywhere).
@@ -760,34 +731,6 @@ mod tests {
         assert_eq!(evidence_runs(&[0.1, 0.3, 0.4, 0.1], 0.5), vec![(1, 3)]);
         assert!(evidence_runs(&[], 0.5).is_empty());
         assert_eq!(evidence_runs(&[0.9], 0.5), vec![(0, 1)]);
-    }
-
-    #[test]
-    fn the_gate_decides_violation_and_the_thresholds_decide_labels() {
-        let th = [0.5, 0.3, 0.7];
-        // No gate: every label at its threshold.
-        assert_eq!(
-            gated_flags(&[0.6, 0.2, 0.7], &th, None),
-            [true, false, true]
-        );
-        assert_eq!(gated_flags(&[0.4, 0.2, 0.6], &th, None), [false; 3]);
-        // Gate closed: nothing, even a label over its own threshold.
-        assert_eq!(gated_flags(&[0.1, 0.35, 0.2], &th, Some(0.4)), [false; 3]);
-        // Gate open: the labels at their thresholds...
-        assert_eq!(
-            gated_flags(&[0.6, 0.35, 0.2], &th, Some(0.4)),
-            [true, true, false]
-        );
-        // ...or the top label when none is; ties go to the first.
-        assert_eq!(
-            gated_flags(&[0.45, 0.1, 0.66], &th, Some(0.4)),
-            [false, false, true]
-        );
-        assert_eq!(
-            gated_flags(&[0.45, 0.1, 0.45], &[0.9; 3], Some(0.4)),
-            [true, false, false]
-        );
-        assert_eq!(gated_flags(&[], &[], Some(0.4)), Vec::<bool>::new());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod active;
 pub mod baseline;
 pub mod bundle;
 pub mod classifier;
+pub mod decision;
 pub mod encode;
 mod error;
 pub mod metrics;

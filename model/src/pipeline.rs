@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::baseline::{KeywordMatcher, LinearConfig, LinearModel};
 use crate::bundle::{self, Manifest, Thresholds};
-use crate::classifier::{Classifier, ClassifyOptions, gated_flags};
+use crate::classifier::{Classifier, ClassifyOptions};
+use crate::decision::gated_flags;
 use crate::error::Result;
 use crate::metrics::{QualityReport, SystemOutput, best_threshold_fbeta, quality};
 use crate::normalize::Normalizer;
