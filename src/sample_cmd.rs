@@ -61,6 +61,7 @@ fn load(dir: &Path) -> Result<Systems> {
     }
     let card = Scorecard {
         model_thresholds: classifier.labels().iter().map(|l| l.threshold).collect(),
+        model_gate: classifier.gate(),
         linear_thresholds: linear.thresholds.clone(),
         labels,
     };

@@ -27,6 +27,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::decision::gated_flags;
+
 /// How to choose texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,6 +62,8 @@ pub struct Scorecard {
     pub labels: Vec<String>,
     /// The network's thresholds.
     pub model_thresholds: Vec<f32>,
+    /// The network's violation gate, when its bundle has one ([`crate::decision::gated_flags`]).
+    pub model_gate: Option<f32>,
     /// The linear baseline's thresholds.
     pub linear_thresholds: Vec<f32>,
 }
@@ -97,43 +101,56 @@ fn round3(x: f32) -> f64 {
     (f64::from(x) * 1000.0).round() / 1000.0
 }
 
-/// The smallest `|p - threshold|` over labels and the label it belongs to (`None` when there
-/// are no labels).
-fn margin(card: &Scorecard, s: &TextScores) -> Option<(f32, usize)> {
-    s.model
+/// The smallest distance of a probability from the bound that decides it — each label's
+/// threshold, and with a gate the top probability's distance from the gate — as (distance,
+/// label, bound, whether the bound is the gate); `None` when there are no labels.
+fn margin(card: &Scorecard, s: &TextScores) -> Option<(f32, usize, f32, bool)> {
+    let labels = s
+        .model
         .iter()
         .zip(&card.model_thresholds)
         .enumerate()
-        .map(|(i, (p, t))| ((p - t).abs(), i))
-        .filter(|(m, _)| !m.is_nan())
-        .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+        .map(|(i, (p, t))| ((p - t).abs(), i, *t, false));
+    let gate = card.model_gate.and_then(|g| {
+        s.model
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+            .map(|(i, p)| ((p - g).abs(), i, g, true))
+    });
+    labels
+        .chain(gate)
+        .filter(|(m, ..)| !m.is_nan())
+        .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.3.cmp(&b.3)))
 }
 
-/// Up to `n` texts, least sure first (smallest margin; ties by index), skipping `taken`.
+/// Up to `n` texts, least sure first (smallest margin to a threshold or the gate; ties by index),
+/// skipping `taken`.
 pub fn uncertainty(
     card: &Scorecard,
     scores: &[TextScores],
     n: usize,
     taken: &HashSet<usize>,
 ) -> Vec<Pick> {
-    let mut ranked: Vec<(f32, usize, usize)> = scores
+    let mut ranked: Vec<(f32, usize, usize, f32, bool)> = scores
         .iter()
         .enumerate()
         .filter(|(i, _)| !taken.contains(i))
-        .filter_map(|(i, s)| margin(card, s).map(|(m, l)| (m, i, l)))
+        .filter_map(|(i, s)| margin(card, s).map(|(m, l, t, g)| (m, i, l, t, g)))
         .collect();
     ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     ranked
         .into_iter()
         .take(n)
-        .map(|(m, i, l)| Pick {
+        .map(|(m, i, l, t, g)| Pick {
             index: i,
             strategy: Strategy::Uncertainty,
             reason: json!({
                 "margin": round3(m),
                 "label": card.labels.get(l),
                 "p": scores[i].model.get(l).copied().map(round3),
-                "threshold": card.model_thresholds.get(l).copied().map(round3),
+                "threshold": round3(t),
+                "bound": if g { "gate" } else { "label_threshold" },
             }),
         })
         .collect()
@@ -142,6 +159,7 @@ pub fn uncertainty(
 /// How much the systems disagree on one text: (labels in dispute, largest network–linear
 /// probability gap, the disputed label ids).
 fn dispute(card: &Scorecard, s: &TextScores) -> (usize, f32, Vec<String>) {
+    let model_flags = gated_flags(&s.model, &card.model_thresholds, card.model_gate);
     let mut disputed = Vec::new();
     let mut gap = 0f32;
     for (i, id) in card.labels.iter().enumerate() {
@@ -153,7 +171,7 @@ fn dispute(card: &Scorecard, s: &TextScores) -> (usize, f32, Vec<String>) {
         else {
             continue;
         };
-        let (fm, fl) = (pm >= tm, pl >= tl);
+        let (fm, fl) = (model_flags.get(i).copied().unwrap_or(pm >= tm), pl >= tl);
         if !(fm == fl && fl == kw) {
             disputed.push(id.clone());
         }
@@ -201,7 +219,7 @@ pub fn disagreement(
                     "disputed": k,
                     "gap": round3(gap),
                     "model_violation": violation(
-                        s.model.iter().zip(&card.model_thresholds).map(|(p, t)| p >= t)),
+                        gated_flags(&s.model, &card.model_thresholds, card.model_gate).into_iter()),
                     "linear_violation": violation(
                         s.linear.iter().zip(&card.linear_thresholds).map(|(p, t)| p >= t)),
                     "keyword_violation": violation(s.keyword.iter().copied()),
@@ -467,6 +485,7 @@ mod tests {
         Scorecard {
             labels: vec!["cure_claim".into(), "safety_assurance".into()],
             model_thresholds: vec![0.5, 0.6],
+            model_gate: None,
             linear_thresholds: vec![0.5, 0.5],
         }
     }
@@ -517,6 +536,40 @@ mod tests {
         assert_eq!(p[0].reason["linear_violation"], false);
         assert_eq!(p[2].reason["disputed_labels"], json!(["cure_claim"]));
         assert_eq!(p[2].reason["keyword_violation"], true);
+    }
+
+    #[test]
+    fn with_a_gate_sampling_follows_the_gated_decision() {
+        let gated = Scorecard {
+            model_gate: Some(0.8),
+            ..card()
+        };
+        // Over cure_claim's threshold but under the gate: the network says no violation, so
+        // the linear model and the keyword matcher that flag it dispute it.
+        let scores = vec![
+            s([0.7, 0.1], [0.7, 0.1], [true, false]),
+            s([0.95, 0.1], [0.9, 0.1], [true, false]),
+        ];
+        let p = disagreement(&gated, &scores, 2, &HashSet::new());
+        assert_eq!(idx(&p), [0, 1]);
+        assert_eq!(p[0].reason["disputed"], 1);
+        assert_eq!(p[0].reason["model_violation"], false);
+        assert_eq!(p[1].reason["disputed"], 0);
+        assert_eq!(p[1].reason["model_violation"], true);
+        let ungated = disagreement(&card(), &scores, 2, &HashSet::new());
+        assert_eq!(ungated[0].reason["disputed"], 0);
+        // Nearest its bound: text 1's top score sits 0.01 from the gate, nearer than any
+        // label threshold.
+        let scores = vec![
+            s([0.65, 0.1], [0.0, 0.0], [false, false]),
+            s([0.81, 0.3], [0.0, 0.0], [false, false]),
+        ];
+        let p = uncertainty(&gated, &scores, 1, &HashSet::new());
+        assert_eq!(idx(&p), [1]);
+        assert_eq!(p[0].reason["bound"], "gate");
+        assert_eq!(p[0].reason["label"], "cure_claim");
+        let p = uncertainty(&card(), &scores, 1, &HashSet::new());
+        assert_eq!(p[0].reason["bound"], "label_threshold");
     }
 
     const CLUSTERS: [&str; 9] = [
