@@ -17,12 +17,11 @@ python3 - "$n" "$min_chars" > "$tmp/in.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open("datasets/data/handwritten.jsonl", encoding="utf-8")]
 # The same texts as the in-process run: consecutive test texts joined until >= min_chars, cut to it.
-texts, cur = [], ""
+texts, cur, m = [], "", int(sys.argv[2])
 for r in rows:
     if r["split"] != "test":
         continue
     cur = cur + " " + r["text"] if cur else r["text"]
-    m = int(sys.argv[2])
     if len(cur) >= m:
         texts.append(cur[:m] if m > 0 else cur)
         cur = ""
